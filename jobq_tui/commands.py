@@ -1,0 +1,333 @@
+"""What each `jobq` subcommand does, printing plain text or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from .control import Controller
+from .db import Database, open_database
+from .errors import JobqError, UnknownHandlerError
+from .payloads import decode_json_argument, printable
+from .registry import default_registry
+from .service import JobService, ServiceConfig
+from .store import JobStore
+
+logger = logging.getLogger(__name__)
+
+BURST_CHECK_SECONDS = 0.2
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Dispatch parsed arguments; return the exit code."""
+    load_handler_modules(args.handlers or [])
+    database = open_database(args.db)
+    try:
+        if args.command is None:
+            if args.worker_only:
+                return run_worker(args, database)
+            return run_dashboard(args, database)
+        handler = COMMANDS[args.command]
+        return handler(args, JobStore(database))
+    finally:
+        database.close()
+
+
+def load_handler_modules(modules: list[str]) -> None:
+    """Import user modules so their handlers register, as rq and huey load user code."""
+    if modules and "" not in sys.path:
+        sys.path.insert(0, "")
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise JobqError(
+                f"cannot import handlers module {name!r}: {exc}; check the module "
+                "name and that its folder is on PYTHONPATH"
+            ) from None
+        logger.info("loaded handlers module %s", name)
+
+
+def service_config(args: argparse.Namespace) -> ServiceConfig:
+    """Build the worker settings from command-line flags."""
+    settings: dict[str, Any] = {}
+    for key in ("concurrency", "lease", "heartbeat", "drain_timeout", "name"):
+        value = getattr(args, key, None)
+        if value is not None:
+            settings[key] = value
+    if getattr(args, "queues", None):
+        settings["queues"] = tuple(q.strip() for q in args.queues.split(",") if q.strip())
+    if "heartbeat" not in settings and "lease" in settings:
+        settings["heartbeat"] = min(ServiceConfig.heartbeat, settings["lease"] / 3)
+    config = ServiceConfig(**settings)
+    config.validate()
+    return config
+
+
+# -- worker and dashboard ---------------------------------------------------------
+
+
+def run_worker(args: argparse.Namespace, database: Database) -> int:
+    """Run a headless worker until a signal (or, with --burst, until idle)."""
+    service = JobService(database, config=service_config(args))
+    signals_seen: list[int] = []
+    stop_requested = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        signals_seen.append(signum)
+        if len(signals_seen) == 1:
+            logger.info("received %s: draining", signal.Signals(signum).name)
+            stop_requested.set()
+        else:
+            logger.warning("second signal: releasing running jobs now")
+            service.hurry_stop()
+
+    previous = {
+        sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        service.start()
+        print(
+            f"jobq worker {service.name} running on {database.url} "
+            f"({service.config.concurrency} threads); ctrl+c to stop",
+            file=sys.stderr,
+        )
+        while not stop_requested.wait(BURST_CHECK_SECONDS):
+            if args.burst and _burst_done(service):
+                logger.info("no job is due: --burst worker exits")
+                break
+        report = service.stop()
+        print(report.message, file=sys.stderr)
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _burst_done(service: JobService) -> bool:
+    if service.running_job_count():
+        return False
+    due = service.store.next_due_at(list(service.config.queues))
+    return due is None or due > service.clock()
+
+
+def run_dashboard(args: argparse.Namespace, database: Database) -> int:
+    """Open the Textual dashboard; it starts an in-process worker unless --no-worker."""
+    from .tui.app import JobqApp
+
+    service = None if args.no_worker else JobService(database, config=service_config(args))
+    store = service.store if service else JobStore(database)
+    controller = Controller(store, service, read_only=args.read_only)
+    app = JobqApp(controller, refresh_interval=args.refresh or 1.0)
+    app.run()
+    if service is not None:
+        report = service.stop()
+        print(report.message, file=sys.stderr)
+    return app.return_code or 0
+
+
+# -- script commands ----------------------------------------------------------------
+
+
+def cmd_enqueue(args: argparse.Namespace, store: JobStore) -> int:
+    payload = decode_json_argument(args.payload, what="payload")
+    if not args.force:
+        _check_handler_known(args.handler, store)
+    result = store.enqueue(
+        args.handler,
+        payload,
+        queue=args.queue,
+        priority=args.priority,
+        delay=args.delay,
+        max_attempts=args.max_attempts,
+        timeout=args.timeout,
+        unique_key=args.unique_key,
+    )
+    if result.duplicate:
+        print(
+            f"duplicate: job {result.job_id} with unique key {args.unique_key!r} "
+            "is already queued or running",
+            file=sys.stderr,
+        )
+    print(result.job_id)
+    return 0
+
+
+def _check_handler_known(name: str, store: JobStore) -> None:
+    """Reject a handler no loaded module and no live worker has registered."""
+    known = set(default_registry.names()) | {"procedure", "noop"}
+    now = time.time()
+    for run in store.worker_runs(limit=100):
+        if run.liveness(now) == "live":
+            known.update(run.handlers)
+    if name not in known:
+        raise UnknownHandlerError(
+            f"unknown handler {name!r}: known handlers are {', '.join(sorted(known))}; "
+            "load yours with --handlers MODULE, or pass --force to enqueue anyway"
+        )
+
+
+def cmd_jobs(args: argparse.Namespace, store: JobStore) -> int:
+    jobs = store.page(state=args.state, before_id=args.before, limit=args.limit)
+    if args.json:
+        _print_json([_job_summary_dict(job) for job in jobs])
+        return 0
+    header = f"{'ID':>7}  {'STATE':<10} {'HANDLER':<18} {'TRIES':>5} {'PROG':>4}  PAYLOAD"
+    print(header)
+    for job in jobs:
+        print(
+            f"{job.id:>7}  {job.state.value:<10} {printable(job.handler)[:18]:<18} "
+            f"{job.attempts:>2}/{job.max_attempts:<2} {job.progress:>3}%  "
+            f"{job.payload_preview[:60]}"
+        )
+    if not jobs:
+        print("(no jobs)")
+    return 0
+
+
+def cmd_job(args: argparse.Namespace, store: JobStore) -> int:
+    job = store.get(args.id)
+    events = store.events(args.id)
+    if args.json:
+        data = job.as_dict()
+        data["events"] = [dataclasses.asdict(event) for event in events]
+        _print_json(data)
+        return 0
+    print(f"job {job.id}: {job.handler} on queue {job.queue}: {job.state.value}")
+    print(f"  attempts {job.attempts}/{job.max_attempts}, priority {job.priority}")
+    print(f"  progress {job.progress}% {printable(job.progress_message)}")
+    print(f"  created  {_iso(job.created_at)}")
+    print(f"  started  {_iso(job.started_at)}")
+    print(f"  finished {_iso(job.finished_at)}")
+    print(f"  payload  {printable(job.payload)[:2000]}")
+    if job.result is not None:
+        print(f"  result   {printable(job.result)[:2000]}")
+    if job.error:
+        print(f"  error    {printable(job.error)}")
+    print("history:")
+    for event in events:
+        run = f" run {event.run_id}" if event.run_id else ""
+        message = f": {printable(event.message)}" if event.message else ""
+        print(f"  {_iso(event.at)}  {event.kind} (attempt {event.attempt}){run}{message}")
+    return 0
+
+
+def cmd_cancel(args: argparse.Namespace, store: JobStore) -> int:
+    outcome = Controller(store).cancel(args.id)
+    return _print_outcome(outcome)
+
+
+def cmd_retry(args: argparse.Namespace, store: JobStore) -> int:
+    outcome = Controller(store).retry(args.id)
+    return _print_outcome(outcome)
+
+
+def cmd_prune(args: argparse.Namespace, store: JobStore) -> int:
+    outcome = Controller(store).prune(args.older_than * 86400)
+    return _print_outcome(outcome)
+
+
+def cmd_status(args: argparse.Namespace, store: JobStore) -> int:
+    counts = {state.value: count for state, count in store.counts().items()}
+    now = time.time()
+    runs = store.worker_runs(limit=20)
+    if args.json:
+        _print_json(
+            {
+                "counts": counts,
+                "workers": [_run_dict(run, now) for run in runs],
+            }
+        )
+        return 0
+    print("jobs: " + ", ".join(f"{state} {count}" for state, count in counts.items()))
+    live = [run for run in runs if run.liveness(now) == "live"]
+    print(f"workers: {len(live)} live")
+    for run in runs:
+        _print_run(run, now)
+    return 0
+
+
+def cmd_workers(args: argparse.Namespace, store: JobStore) -> int:
+    now = time.time()
+    runs = store.worker_runs(limit=args.limit)
+    if args.json:
+        _print_json([_run_dict(run, now) for run in runs])
+        return 0
+    for run in runs:
+        _print_run(run, now)
+    if not runs:
+        print("(no worker runs)")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace, store: JobStore) -> int:
+    entries = store.audit_entries(limit=args.limit)
+    if args.json:
+        _print_json([dataclasses.asdict(entry) for entry in entries])
+        return 0
+    for entry in entries:
+        print(
+            f"{_iso(entry.at)}  {entry.username}@{entry.host}  {entry.action} "
+            f"{entry.target}: {entry.outcome}  {printable(entry.message)}"
+        )
+    if not entries:
+        print("(no audit entries)")
+    return 0
+
+
+COMMANDS = {
+    "enqueue": cmd_enqueue,
+    "jobs": cmd_jobs,
+    "job": cmd_job,
+    "cancel": cmd_cancel,
+    "retry": cmd_retry,
+    "prune": cmd_prune,
+    "status": cmd_status,
+    "workers": cmd_workers,
+    "audit": cmd_audit,
+}
+
+
+def _print_outcome(outcome: Any) -> int:
+    stream = sys.stdout if outcome.ok else sys.stderr
+    print(outcome.message, file=stream)
+    return 0 if outcome.ok else 1
+
+
+def _print_run(run: Any, now: float) -> None:
+    print(
+        f"  {run.run_id}  {run.liveness(now):<7} {run.name}  pid {run.pid}  "
+        f"{run.concurrency} threads  {run.running_jobs} running  "
+        f"heartbeat {now - run.heartbeat_at:.0f}s ago"
+    )
+
+
+def _run_dict(run: Any, now: float) -> dict[str, Any]:
+    data = dataclasses.asdict(run)
+    data["liveness"] = run.liveness(now)
+    return data
+
+
+def _job_summary_dict(job: Any) -> dict[str, Any]:
+    data = dataclasses.asdict(job)
+    data["state"] = job.state.value
+    return data
+
+
+def _iso(timestamp: float | None) -> str:
+    if timestamp is None:
+        return "-"
+    return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat(timespec="seconds")
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str))

@@ -1,0 +1,148 @@
+"""Peewee models for jobs, their event history, worker runs and the audit log.
+
+Times are UTC epoch seconds stored as floats. Models bind to `database_proxy`,
+which `db.open_database` initialises.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import peewee as pw
+
+SCHEMA_VERSION = 1
+
+database_proxy = pw.DatabaseProxy()
+
+
+class JobState(str, Enum):
+    """Lifecycle state of a job; the value is what the database stores."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in FINISHED_STATES
+
+    def __str__(self) -> str:
+        return self.value
+
+
+FINISHED_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = database_proxy
+        legacy_table_names = False
+
+
+class Meta(BaseModel):
+    """Key/value facts about the database itself: schema version, creator."""
+
+    key = pw.CharField(primary_key=True, max_length=64)
+    value = pw.TextField()
+
+    class Meta:
+        table_name = "jobq_meta"
+
+
+class Job(BaseModel):
+    """One unit of work and everything known about its runs."""
+
+    id = pw.AutoField()
+    queue = pw.CharField(max_length=100, default="default")
+    handler = pw.CharField(max_length=200)
+    payload = pw.TextField(default="null")
+    payload_preview = pw.CharField(max_length=200, default="")
+    state = pw.CharField(max_length=16, default=JobState.QUEUED.value)
+    priority = pw.IntegerField(default=0)
+    run_at = pw.DoubleField()
+    attempts = pw.IntegerField(default=0)
+    max_attempts = pw.IntegerField(default=3)
+    timeout = pw.DoubleField(null=True)
+    lease_expires_at = pw.DoubleField(null=True)
+    run_id = pw.CharField(max_length=64, null=True)
+    unique_key = pw.CharField(max_length=255, null=True)
+    cancel_requested = pw.BooleanField(default=False)
+    result = pw.TextField(null=True)
+    error = pw.TextField(null=True)
+    traceback = pw.TextField(null=True)
+    progress = pw.IntegerField(default=0)
+    progress_message = pw.CharField(max_length=200, default="")
+    created_at = pw.DoubleField()
+    started_at = pw.DoubleField(null=True)
+    finished_at = pw.DoubleField(null=True)
+
+    class Meta:
+        table_name = "jobq_job"
+        indexes = (
+            # Claim order: due queued jobs by queue, priority, due time.
+            (("state", "queue", "priority", "run_at", "id"), False),
+            # Pages of one state, newest first, and the reaper's lease scan.
+            (("state", "id"), False),
+            (("state", "lease_expires_at"), False),
+            (("run_id", "state"), False),
+            (("state", "finished_at"), False),
+        )
+
+
+class JobEvent(BaseModel):
+    """One entry of a job's history: enqueued, claimed, retried, reclaimed..."""
+
+    id = pw.AutoField()
+    job_id = pw.IntegerField(index=True)
+    at = pw.DoubleField()
+    kind = pw.CharField(max_length=32)
+    run_id = pw.CharField(max_length=64, null=True)
+    attempt = pw.IntegerField(default=0)
+    message = pw.TextField(default="")
+
+    class Meta:
+        table_name = "jobq_job_event"
+
+
+class WorkerRun(BaseModel):
+    """One `JobService.start()`: who ran, where, and its last heartbeat."""
+
+    run_id = pw.CharField(max_length=64, primary_key=True)
+    name = pw.CharField(max_length=200)
+    host = pw.CharField(max_length=255)
+    pid = pw.IntegerField()
+    concurrency = pw.IntegerField()
+    queues = pw.TextField(default="")
+    handlers = pw.TextField(default="")
+    heartbeat_interval = pw.DoubleField()
+    started_at = pw.DoubleField()
+    heartbeat_at = pw.DoubleField()
+    stopped_at = pw.DoubleField(null=True)
+    stop_reason = pw.CharField(max_length=200, default="")
+
+    class Meta:
+        table_name = "jobq_worker_run"
+        indexes = ((("stopped_at", "heartbeat_at"), False),)
+
+
+class AuditEntry(BaseModel):
+    """One operator action, allowed or denied, with its outcome. Append-only."""
+
+    id = pw.AutoField()
+    at = pw.DoubleField()
+    username = pw.CharField(max_length=200)
+    host = pw.CharField(max_length=255)
+    pid = pw.IntegerField()
+    ssh_client = pw.CharField(max_length=255, default="")
+    action = pw.CharField(max_length=64)
+    target = pw.CharField(max_length=255, default="")
+    outcome = pw.CharField(max_length=16)
+    message = pw.TextField(default="")
+
+    class Meta:
+        table_name = "jobq_audit"
+
+
+ALL_MODELS = (Meta, Job, JobEvent, WorkerRun, AuditEntry)

@@ -1,0 +1,845 @@
+"""Every query jobq runs: enqueue, claim, finish, retry, cancel, reclaim, prune.
+
+Statements are plain SQL with `:name` parameters so the hot path (claim,
+finish, heartbeat) skips the ORM's query builder. Every transition after a
+claim is guarded by job id, run id and state, and its row count is checked,
+so a late reaper or a dead worker can never overwrite a newer outcome.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from .db import Database
+from .errors import InvalidJobError, JobNotFoundError
+from .models import JobState
+from .payloads import encode_json, preview_text
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+
+MAX_ERROR_CHARS = 2_000
+PRUNE_BATCH = 1_000
+
+_SUMMARY_COLUMNS = (
+    "id, queue, handler, payload_preview, state, priority, run_at, attempts, "
+    "max_attempts, progress, progress_message, created_at, started_at, "
+    "finished_at, substr(error, 1, 200), cancel_requested"
+)
+_DETAIL_COLUMNS = (
+    "id, queue, handler, payload, state, priority, run_at, attempts, max_attempts, "
+    "timeout, lease_expires_at, run_id, unique_key, cancel_requested, result, "
+    "error, traceback, progress, progress_message, created_at, started_at, "
+    "finished_at"
+)
+
+
+@dataclass(frozen=True)
+class EnqueueResult:
+    """The job an enqueue produced, or the live job holding the same unique key."""
+
+    job_id: int
+    created: bool
+
+    @property
+    def duplicate(self) -> bool:
+        return not self.created
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """What a worker needs to run one claimed job."""
+
+    id: int
+    handler: str
+    payload: str
+    attempt: int
+    max_attempts: int
+    timeout: float | None
+    queue: str
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    """One row of a job list: no payload, only its short preview."""
+
+    id: int
+    queue: str
+    handler: str
+    payload_preview: str
+    state: JobState
+    priority: int
+    run_at: float
+    attempts: int
+    max_attempts: int
+    progress: int
+    progress_message: str
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    error_preview: str
+    cancel_requested: bool
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """Everything stored about one job."""
+
+    id: int
+    queue: str
+    handler: str
+    payload: str
+    state: JobState
+    priority: int
+    run_at: float
+    attempts: int
+    max_attempts: int
+    timeout: float | None
+    lease_expires_at: float | None
+    run_id: str | None
+    unique_key: str | None
+    cancel_requested: bool
+    result: str | None
+    error: str | None
+    traceback: str | None
+    progress: int
+    progress_message: str
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+
+    def payload_value(self) -> Any:
+        return json.loads(self.payload)
+
+    def result_value(self) -> Any:
+        return None if self.result is None else json.loads(self.result)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["state"] = self.state.value
+        data["payload"] = self.payload_value()
+        data["result"] = self.result_value()
+        return data
+
+
+@dataclass(frozen=True)
+class JobEventRecord:
+    """One entry of a job's history."""
+
+    at: float
+    kind: str
+    run_id: str | None
+    attempt: int
+    message: str
+
+
+@dataclass(frozen=True)
+class ReclaimReport:
+    """Jobs whose lease expired: put back in the queue, or failed as lost."""
+
+    requeued: list[int]
+    failed: list[int]
+
+
+@dataclass(frozen=True)
+class WorkerRunRecord:
+    """One worker run as stored, with its liveness judged at read time."""
+
+    run_id: str
+    name: str
+    host: str
+    pid: int
+    concurrency: int
+    queues: list[str]
+    handlers: list[str]
+    heartbeat_interval: float
+    started_at: float
+    heartbeat_at: float
+    stopped_at: float | None
+    stop_reason: str
+    running_jobs: int
+
+    def liveness(self, now: float) -> str:
+        """Return "stopped", "live" or "lost" (no heartbeat for 3 intervals)."""
+        if self.stopped_at is not None:
+            return "stopped"
+        if now - self.heartbeat_at > 3 * self.heartbeat_interval:
+            return "lost"
+        return "live"
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One stored audit entry."""
+
+    id: int
+    at: float
+    username: str
+    host: str
+    pid: int
+    ssh_client: str
+    action: str
+    target: str
+    outcome: str
+    message: str
+
+
+class JobStore:
+    """Queries over one database. Safe to share between threads."""
+
+    def __init__(self, database: Database, clock: Clock = time.time):
+        self.db = database
+        self.clock = clock
+
+    # -- enqueue -----------------------------------------------------------
+
+    def enqueue(
+        self,
+        handler: str,
+        payload: Any = None,
+        *,
+        queue: str = "default",
+        priority: int = 0,
+        delay: float = 0.0,
+        run_at: float | None = None,
+        max_attempts: int = 3,
+        timeout: float | None = None,
+        unique_key: str | None = None,
+    ) -> EnqueueResult:
+        """Insert one queued job, or return the live job with `unique_key`."""
+        row = self._job_row(
+            handler, payload, queue, priority, delay, run_at, max_attempts, timeout,
+            unique_key,
+        )
+        with self.db.write():
+            if unique_key is not None:
+                existing = self._live_job_with_key(unique_key)
+                if existing is not None:
+                    return EnqueueResult(existing, created=False)
+            job_id = self._insert_job(row)
+        logger.debug("enqueued job %s (%s)", job_id, handler)
+        return EnqueueResult(job_id, created=True)
+
+    def enqueue_many(self, handler: str, payloads: Iterable[Any], **options: Any) -> list[int]:
+        """Insert one job per payload in a single transaction; return their ids."""
+        if "unique_key" in options:
+            raise InvalidJobError("enqueue_many does not take unique_key: enqueue those one by one")
+        rows = [self._job_row(handler, payload, **_row_options(options)) for payload in payloads]
+        with self.db.write():
+            return [self._insert_job(row) for row in rows]
+
+    def _job_row(
+        self,
+        handler: str,
+        payload: Any,
+        queue: str = "default",
+        priority: int = 0,
+        delay: float = 0.0,
+        run_at: float | None = None,
+        max_attempts: int = 3,
+        timeout: float | None = None,
+        unique_key: str | None = None,
+    ) -> dict[str, Any]:
+        _validate_options(handler, queue, priority, delay, max_attempts, timeout, unique_key)
+        payload_json = encode_json(payload, what="payload")
+        now = self.clock()
+        return {
+            "queue": queue,
+            "handler": handler,
+            "payload": payload_json,
+            "preview": preview_text(payload_json),
+            "priority": priority,
+            "run_at": run_at if run_at is not None else now + delay,
+            "max_attempts": max_attempts,
+            "timeout": timeout,
+            "unique_key": unique_key,
+            "created_at": now,
+        }
+
+    def _insert_job(self, row: dict[str, Any]) -> int:
+        cursor = self.db.execute(
+            "INSERT INTO jobq_job (queue, handler, payload, payload_preview, state, "
+            "priority, run_at, attempts, max_attempts, timeout, unique_key, "
+            "cancel_requested, progress, progress_message, created_at) VALUES "
+            "(:queue, :handler, :payload, :preview, 'queued', :priority, :run_at, 0, "
+            ":max_attempts, :timeout, :unique_key, FALSE, 0, '', :created_at) "
+            "RETURNING id",
+            row,
+        )
+        job_id = cursor.fetchone()[0]
+        self._add_event(job_id, "enqueued", None, 0, "", at=row["created_at"])
+        return job_id
+
+    def _live_job_with_key(self, unique_key: str) -> int | None:
+        found = self.db.execute(
+            "SELECT id FROM jobq_job WHERE unique_key = :key "
+            "AND state IN ('queued', 'running')",
+            {"key": unique_key},
+        ).fetchone()
+        return found[0] if found else None
+
+    # -- claim and finish --------------------------------------------------
+
+    def claim(
+        self, run_id: str, queues: list[str], limit: int, lease: float
+    ) -> list[ClaimedJob]:
+        """Atomically move up to `limit` due jobs to running for `run_id`."""
+        params: dict[str, Any] = {
+            "run_id": run_id,
+            "lease": lease,
+            "now": self.clock(),
+            "limit": limit,
+        }
+        queue_list = _bind_list("q", queues, params)
+        lock = " FOR UPDATE SKIP LOCKED" if self.db.is_postgres else ""
+        with self.db.write():
+            rows = self.db.execute(
+                "UPDATE jobq_job SET state = 'running', run_id = :run_id, "
+                "attempts = attempts + 1, lease_expires_at = :now + :lease, "
+                "started_at = :now, progress = 0, progress_message = '' "
+                "WHERE id IN (SELECT id FROM jobq_job WHERE state = 'queued' "
+                f"AND queue IN ({queue_list}) AND run_at <= :now "
+                f"ORDER BY priority DESC, run_at, id LIMIT :limit{lock}) "
+                "RETURNING id, handler, payload, attempts, max_attempts, timeout, queue",
+                params,
+            ).fetchall()
+            for row in rows:
+                self._add_event(row[0], "claimed", run_id, row[3], "")
+        return [ClaimedJob(*row) for row in rows]
+
+    def complete(self, job_id: int, run_id: str, result: Any) -> bool:
+        """Mark a running job succeeded; False if this run no longer owns it."""
+        result_json = encode_json(result, what="result")
+        with self.db.write():
+            row = self.db.execute(
+                "UPDATE jobq_job SET state = 'succeeded', result = :result, "
+                "progress = 100, finished_at = :now, lease_expires_at = NULL "
+                "WHERE id = :id AND run_id = :run_id AND state = 'running' "
+                "RETURNING attempts",
+                {"id": job_id, "run_id": run_id, "result": result_json, "now": self.clock()},
+            ).fetchone()
+            if row is None:
+                return False
+            self._add_event(job_id, "succeeded", run_id, row[0], "")
+        return True
+
+    def fail(
+        self,
+        job_id: int,
+        run_id: str,
+        error: str,
+        traceback_text: str | None,
+        retry_delay: float | None,
+    ) -> str | None:
+        """Record a failed attempt: requeue after `retry_delay`, or fail for good.
+
+        `retry_delay` None means no retry. Returns "retried", "failed", or None
+        when this run no longer owns the job.
+        """
+        params = {
+            "id": job_id,
+            "run_id": run_id,
+            "error": error[:MAX_ERROR_CHARS],
+            "tb": traceback_text,
+            "now": self.clock(),
+            "delay": retry_delay or 0.0,
+        }
+        with self.db.write():
+            attempts_row = self.db.execute(
+                "SELECT attempts, max_attempts FROM jobq_job "
+                "WHERE id = :id AND run_id = :run_id AND state = 'running'",
+                params,
+            ).fetchone()
+            if attempts_row is None:
+                return None
+            attempts, max_attempts = attempts_row
+            if retry_delay is not None and attempts < max_attempts:
+                sql = (
+                    "UPDATE jobq_job SET state = 'queued', run_id = NULL, "
+                    "lease_expires_at = NULL, run_at = :now + :delay, error = :error, "
+                    "traceback = :tb WHERE id = :id AND run_id = :run_id "
+                    "AND state = 'running'"
+                )
+                outcome = "retried"
+                message = f"retry in {params['delay']:.1f}s: {error}"
+            else:
+                sql = (
+                    "UPDATE jobq_job SET state = 'failed', finished_at = :now, "
+                    "lease_expires_at = NULL, error = :error, traceback = :tb "
+                    "WHERE id = :id AND run_id = :run_id AND state = 'running'"
+                )
+                outcome = "failed"
+                message = error
+            if self.db.execute(sql, params).rowcount != 1:
+                return None
+            self._add_event(job_id, outcome, run_id, attempts, message[:MAX_ERROR_CHARS])
+        return outcome
+
+    def finish_cancelled(self, job_id: int, run_id: str, message: str) -> bool:
+        """Mark a running job cancelled after its handler saw the request."""
+        with self.db.write():
+            row = self.db.execute(
+                "UPDATE jobq_job SET state = 'cancelled', finished_at = :now, "
+                "lease_expires_at = NULL, error = :error WHERE id = :id "
+                "AND run_id = :run_id AND state = 'running' RETURNING attempts",
+                {"id": job_id, "run_id": run_id, "now": self.clock(), "error": message},
+            ).fetchone()
+            if row is None:
+                return False
+            self._add_event(job_id, "cancelled", run_id, row[0], message)
+        return True
+
+    def release(self, job_id: int, run_id: str, reason: str) -> bool:
+        """Put a running job back in the queue without spending an attempt.
+
+        A worker that stops before the job finished calls this, so the job
+        runs again on another worker as soon as one is free.
+        """
+        with self.db.write():
+            row = self.db.execute(
+                "UPDATE jobq_job SET state = 'queued', run_id = NULL, "
+                "lease_expires_at = NULL, run_at = :now, "
+                "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END "
+                "WHERE id = :id AND run_id = :run_id AND state = 'running' "
+                "RETURNING attempts",
+                {"id": job_id, "run_id": run_id, "now": self.clock()},
+            ).fetchone()
+            if row is None:
+                return False
+            self._add_event(job_id, "released", run_id, row[0], reason)
+        return True
+
+    def set_progress(self, job_id: int, run_id: str, percent: int, message: str) -> bool:
+        """Store progress for a job this run still owns."""
+        cursor = self.db.execute(
+            "UPDATE jobq_job SET progress = :pct, progress_message = :msg "
+            "WHERE id = :id AND run_id = :run_id AND state = 'running'",
+            {"id": job_id, "run_id": run_id, "pct": percent, "msg": message[:200]},
+        )
+        return cursor.rowcount == 1
+
+    # -- leases and the reaper ----------------------------------------------
+
+    def renew_leases(self, run_id: str, lease: float) -> int:
+        """Extend the lease of every job `run_id` is running; return how many."""
+        with self.db.write():
+            cursor = self.db.execute(
+                "UPDATE jobq_job SET lease_expires_at = :now + :lease "
+                "WHERE run_id = :run_id AND state = 'running'",
+                {"run_id": run_id, "lease": lease, "now": self.clock()},
+            )
+            self.db.execute(
+                "UPDATE jobq_worker_run SET heartbeat_at = :now WHERE run_id = :run_id",
+                {"run_id": run_id, "now": self.clock()},
+            )
+        return cursor.rowcount
+
+    def reclaim_expired(self, reclaimed_by: str | None = None) -> ReclaimReport:
+        """Requeue running jobs whose lease expired, or fail them as lost.
+
+        A job whose attempts already reached max_attempts fails with
+        "worker lost"; the rest go back to queued, due at once.
+        """
+        params = {"now": self.clock(), "by": reclaimed_by}
+        with self.db.write():
+            lost = self.db.execute(
+                "UPDATE jobq_job SET state = 'failed', finished_at = :now, "
+                "lease_expires_at = NULL, error = 'worker lost: the lease expired "
+                "after the last allowed attempt' WHERE state = 'running' "
+                "AND lease_expires_at < :now AND attempts >= max_attempts "
+                "RETURNING id, run_id, attempts",
+                params,
+            ).fetchall()
+            requeued = self.db.execute(
+                "UPDATE jobq_job SET state = 'queued', run_id = NULL, "
+                "lease_expires_at = NULL, run_at = :now WHERE state = 'running' "
+                "AND lease_expires_at < :now RETURNING id, run_id, attempts",
+                params,
+            ).fetchall()
+            for job_id, old_run, attempts in lost:
+                self._add_event(
+                    job_id, "failed", old_run, attempts,
+                    f"worker lost: lease of run {old_run} expired; attempts exhausted",
+                )
+            for job_id, old_run, attempts in requeued:
+                self._add_event(
+                    job_id, "reclaimed", reclaimed_by, attempts,
+                    f"lease of run {old_run} expired",
+                )
+        for job_id, old_run, attempts in requeued:
+            logger.info(
+                "reclaimed job %s from run %s (attempt %s) after its lease expired",
+                job_id, old_run, attempts,
+            )
+        for job_id, old_run, attempts in lost:
+            logger.error(
+                "job %s failed: worker lost (run %s, %s attempts)", job_id, old_run, attempts
+            )
+        return ReclaimReport([r[0] for r in requeued], [r[0] for r in lost])
+
+    # -- cancellation and retry ---------------------------------------------
+
+    def cancel(self, job_id: int, message: str = "cancelled by request") -> str:
+        """Cancel a job durably.
+
+        Returns "cancelled" (it was queued), "requested" (it is running; its
+        handler sees the request), or "finished" (nothing to do). Raises
+        JobNotFoundError.
+        """
+        params = {"id": job_id, "now": self.clock(), "msg": message}
+        with self.db.write():
+            queued = self.db.execute(
+                "UPDATE jobq_job SET state = 'cancelled', finished_at = :now, "
+                "cancel_requested = TRUE, error = :msg "
+                "WHERE id = :id AND state = 'queued' RETURNING attempts",
+                params,
+            ).fetchone()
+            if queued is not None:
+                self._add_event(job_id, "cancelled", None, queued[0], message)
+                return "cancelled"
+            running = self.db.execute(
+                "UPDATE jobq_job SET cancel_requested = TRUE "
+                "WHERE id = :id AND state = 'running' RETURNING run_id, attempts",
+                params,
+            ).fetchone()
+            if running is not None:
+                self._add_event(job_id, "cancel requested", running[0], running[1], message)
+                return "requested"
+        if self._state_of(job_id) is None:
+            raise JobNotFoundError(f"job {job_id} not found: check the id with `jobq jobs`")
+        return "finished"
+
+    def retry(self, job_id: int) -> bool:
+        """Queue a failed or cancelled job again with a fresh attempt count."""
+        with self.db.write():
+            row = self.db.execute(
+                "UPDATE jobq_job SET state = 'queued', run_id = NULL, attempts = 0, "
+                "run_at = :now, finished_at = NULL, cancel_requested = FALSE, "
+                "progress = 0, progress_message = '' WHERE id = :id "
+                "AND state IN ('failed', 'cancelled') RETURNING id",
+                {"id": job_id, "now": self.clock()},
+            ).fetchone()
+            if row is not None:
+                self._add_event(job_id, "retry requested", None, 0, "")
+                return True
+        if self._state_of(job_id) is None:
+            raise JobNotFoundError(f"job {job_id} not found: check the id with `jobq jobs`")
+        return False
+
+    def cancel_requests(self, run_id: str) -> list[int]:
+        """Return ids of jobs `run_id` runs whose cancellation was requested."""
+        rows = self.db.execute(
+            "SELECT id FROM jobq_job WHERE run_id = :run_id AND state = 'running' "
+            "AND cancel_requested = TRUE",
+            {"run_id": run_id},
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    # -- pruning -------------------------------------------------------------
+
+    def prune(self, older_than: float, batch_size: int = PRUNE_BATCH) -> int:
+        """Delete finished jobs that finished more than `older_than` s ago.
+
+        Deletes in batches, each its own short transaction, so claims are
+        never held up for long. Returns how many jobs were deleted.
+        """
+        if older_than < 0:
+            raise InvalidJobError(f"prune age {older_than} is negative: pass 0 or more")
+        cutoff = self.clock() - older_than
+        deleted = 0
+        while True:
+            with self.db.write():
+                ids = [
+                    row[0]
+                    for row in self.db.execute(
+                        "SELECT id FROM jobq_job WHERE state IN "
+                        "('succeeded', 'failed', 'cancelled') AND finished_at < :cutoff "
+                        "LIMIT :limit",
+                        {"cutoff": cutoff, "limit": batch_size},
+                    ).fetchall()
+                ]
+                if not ids:
+                    break
+                params: dict[str, Any] = {}
+                id_list = _bind_list("j", ids, params)
+                self.db.execute(f"DELETE FROM jobq_job_event WHERE job_id IN ({id_list})", params)
+                self.db.execute(f"DELETE FROM jobq_job WHERE id IN ({id_list})", params)
+            deleted += len(ids)
+        if deleted:
+            logger.info("pruned %s finished jobs older than %.0f s", deleted, older_than)
+        return deleted
+
+    # -- reads -----------------------------------------------------------------
+
+    def counts(self) -> dict[JobState, int]:
+        """Return the number of jobs in each state (every state present)."""
+        # TODO(counter table): GROUP BY walks the state index, which costs
+        # about 0.1 s per million jobs; a trigger-maintained count would not.
+        counts = {state: 0 for state in JobState}
+        for state, count in self.db.execute(
+            "SELECT state, COUNT(*) FROM jobq_job GROUP BY state"
+        ).fetchall():
+            counts[JobState(state)] = count
+        return counts
+
+    def page(
+        self,
+        state: JobState | None = None,
+        before_id: int | None = None,
+        limit: int = 50,
+    ) -> list[JobSummary]:
+        """Return up to `limit` jobs, newest first, with ids below `before_id`."""
+        params: dict[str, Any] = {"limit": limit, "before": before_id or 2**62}
+        where = "id < :before"
+        if state is not None:
+            where += " AND state = :state"
+            params["state"] = JobState(state).value
+        rows = self.db.execute(
+            f"SELECT {_SUMMARY_COLUMNS} FROM jobq_job WHERE {where} "
+            "ORDER BY id DESC LIMIT :limit",
+            params,
+        ).fetchall()
+        return [_summary(row) for row in rows]
+
+    def get(self, job_id: int) -> JobRecord:
+        """Return one job or raise JobNotFoundError."""
+        row = self.db.execute(
+            f"SELECT {_DETAIL_COLUMNS} FROM jobq_job WHERE id = :id", {"id": job_id}
+        ).fetchone()
+        if row is None:
+            raise JobNotFoundError(f"job {job_id} not found: check the id with `jobq jobs`")
+        values = list(row)
+        values[4] = JobState(values[4])
+        values[13] = bool(values[13])
+        return JobRecord(*values)
+
+    def events(self, job_id: int) -> list[JobEventRecord]:
+        """Return a job's history, oldest first."""
+        rows = self.db.execute(
+            "SELECT at, kind, run_id, attempt, message FROM jobq_job_event "
+            "WHERE job_id = :id ORDER BY id",
+            {"id": job_id},
+        ).fetchall()
+        return [JobEventRecord(*row) for row in rows]
+
+    def next_due_at(self, queues: list[str]) -> float | None:
+        """Return when the earliest queued job in `queues` becomes due."""
+        params: dict[str, Any] = {}
+        queue_list = _bind_list("q", queues, params)
+        row = self.db.execute(
+            f"SELECT MIN(run_at) FROM jobq_job WHERE state = 'queued' "
+            f"AND queue IN ({queue_list})",
+            params,
+        ).fetchone()
+        return row[0] if row else None
+
+    def data_version(self) -> int | None:
+        """Return SQLite's data_version: it changes when another connection commits."""
+        if self.db.is_postgres:
+            return None
+        return self.db.execute("PRAGMA data_version").fetchone()[0]
+
+    def _state_of(self, job_id: int) -> str | None:
+        row = self.db.execute(
+            "SELECT state FROM jobq_job WHERE id = :id", {"id": job_id}
+        ).fetchone()
+        return row[0] if row else None
+
+    def _add_event(
+        self,
+        job_id: int,
+        kind: str,
+        run_id: str | None,
+        attempt: int,
+        message: str,
+        at: float | None = None,
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO jobq_job_event (job_id, at, kind, run_id, attempt, message) "
+            "VALUES (:job_id, :at, :kind, :run_id, :attempt, :message)",
+            {
+                "job_id": job_id,
+                "at": self.clock() if at is None else at,
+                "kind": kind,
+                "run_id": run_id,
+                "attempt": attempt,
+                "message": message,
+            },
+        )
+
+    # -- worker runs ---------------------------------------------------------
+
+    def register_run(
+        self,
+        run_id: str,
+        name: str,
+        host: str,
+        pid: int,
+        concurrency: int,
+        queues: list[str],
+        handlers: list[str],
+        heartbeat_interval: float,
+    ) -> None:
+        """Insert the row for a new worker run."""
+        now = self.clock()
+        with self.db.write():
+            self.db.execute(
+                "INSERT INTO jobq_worker_run (run_id, name, host, pid, concurrency, "
+                "queues, handlers, heartbeat_interval, started_at, heartbeat_at, "
+                "stop_reason) VALUES (:run_id, :name, :host, :pid, :concurrency, "
+                ":queues, :handlers, :interval, :now, :now, '')",
+                {
+                    "run_id": run_id,
+                    "name": name,
+                    "host": host,
+                    "pid": pid,
+                    "concurrency": concurrency,
+                    "queues": ",".join(queues),
+                    "handlers": ",".join(handlers),
+                    "interval": heartbeat_interval,
+                    "now": now,
+                },
+            )
+
+    def mark_run_stopped(self, run_id: str, reason: str) -> None:
+        """Record that a worker run stopped, and why."""
+        with self.db.write():
+            self.db.execute(
+                "UPDATE jobq_worker_run SET stopped_at = :now, stop_reason = :reason "
+                "WHERE run_id = :run_id",
+                {"run_id": run_id, "now": self.clock(), "reason": reason[:200]},
+            )
+
+    def worker_run(self, run_id: str) -> WorkerRunRecord | None:
+        """Return one worker run, or None."""
+        runs = self._worker_runs("WHERE r.run_id = :run_id", {"run_id": run_id}, 1)
+        return runs[0] if runs else None
+
+    def worker_runs(self, limit: int = 50) -> list[WorkerRunRecord]:
+        """Return the newest worker runs first."""
+        return self._worker_runs("", {}, limit)
+
+    def _worker_runs(
+        self, where: str, params: dict[str, Any], limit: int
+    ) -> list[WorkerRunRecord]:
+        rows = self.db.execute(
+            "SELECT r.run_id, r.name, r.host, r.pid, r.concurrency, r.queues, "
+            "r.handlers, r.heartbeat_interval, r.started_at, r.heartbeat_at, "
+            "r.stopped_at, r.stop_reason, (SELECT COUNT(*) FROM jobq_job j "
+            "WHERE j.run_id = r.run_id AND j.state = 'running') "
+            f"FROM jobq_worker_run r {where} ORDER BY r.started_at DESC LIMIT :limit",
+            {**params, "limit": limit},
+        ).fetchall()
+        runs = []
+        for row in rows:
+            values = list(row)
+            values[5] = [q for q in values[5].split(",") if q]
+            values[6] = [h for h in values[6].split(",") if h]
+            runs.append(WorkerRunRecord(*values))
+        return runs
+
+
+    # -- audit log -------------------------------------------------------------
+
+    def add_audit_entry(
+        self,
+        *,
+        user: str,
+        host: str,
+        pid: int,
+        ssh_client: str,
+        action: str,
+        target: str,
+        outcome: str,
+        message: str,
+    ) -> None:
+        """Append one audit entry. Nothing in jobq updates or deletes them."""
+        with self.db.write():
+            self.db.execute(
+                "INSERT INTO jobq_audit (at, username, host, pid, ssh_client, action, "
+                "target, outcome, message) VALUES (:now, :user, :host, :pid, :ssh, "
+                ":action, :target, :outcome, :message)",
+                {
+                    "now": self.clock(),
+                    "user": user,
+                    "host": host,
+                    "pid": pid,
+                    "ssh": ssh_client,
+                    "action": action,
+                    "target": target[:255],
+                    "outcome": outcome,
+                    "message": message,
+                },
+            )
+
+    def audit_entries(
+        self, limit: int = 50, before_id: int | None = None
+    ) -> list[AuditRecord]:
+        """Return audit entries, newest first, with ids below `before_id`."""
+        rows = self.db.execute(
+            "SELECT id, at, username, host, pid, ssh_client, action, target, outcome, "
+            "message FROM jobq_audit WHERE id < :before ORDER BY id DESC LIMIT :limit",
+            {"before": before_id or 2**62, "limit": limit},
+        ).fetchall()
+        return [AuditRecord(*row) for row in rows]
+
+
+def _bind_list(prefix: str, values: Iterable[Any], params: dict[str, Any]) -> str:
+    names = []
+    for index, value in enumerate(values):
+        name = f"{prefix}{index}"
+        params[name] = value
+        names.append(f":{name}")
+    if not names:
+        raise InvalidJobError("an empty list was given where at least one value is needed")
+    return ", ".join(names)
+
+
+def _summary(row: tuple) -> JobSummary:
+    values = list(row)
+    values[4] = JobState(values[4])
+    values[14] = values[14] or ""
+    values[15] = bool(values[15])
+    return JobSummary(*values)
+
+
+def _row_options(options: dict[str, Any]) -> dict[str, Any]:
+    allowed = {"queue", "priority", "delay", "run_at", "max_attempts", "timeout"}
+    unknown = set(options) - allowed
+    if unknown:
+        raise InvalidJobError(f"unknown enqueue option(s): {', '.join(sorted(unknown))}")
+    return options
+
+
+def _validate_options(
+    handler: str,
+    queue: str,
+    priority: int,
+    delay: float,
+    max_attempts: int,
+    timeout: float | None,
+    unique_key: str | None,
+) -> None:
+    if not isinstance(handler, str) or not handler.strip():
+        raise InvalidJobError(f"handler name {handler!r} is empty: pass a registered name")
+    if len(handler) > 200:
+        raise InvalidJobError("handler name is longer than 200 characters")
+    if not isinstance(queue, str) or not queue.strip() or len(queue) > 100 or "," in queue:
+        raise InvalidJobError(
+            f"queue name {queue!r} is invalid: use 1-100 characters without commas"
+        )
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise InvalidJobError(f"priority {priority!r} is not an integer")
+    if not isinstance(delay, (int, float)) or delay < 0 or delay != delay:
+        raise InvalidJobError(f"delay {delay!r} is invalid: pass 0 or more seconds")
+    if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
+        raise InvalidJobError(f"max_attempts {max_attempts!r} is invalid: pass 1 or more")
+    if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
+        raise InvalidJobError(f"timeout {timeout!r} is invalid: pass a positive number of seconds")
+    if unique_key is not None and (not isinstance(unique_key, str) or not unique_key or len(unique_key) > 255):
+        raise InvalidJobError("unique key must be 1-255 characters")
