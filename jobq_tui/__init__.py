@@ -6,7 +6,13 @@ Importing this package never loads Textual; the dashboard lives in `jobq_tui.tui
 from __future__ import annotations
 
 from .db import Database, open_database
-from .errors import JobCancelled, JobNotFoundError, JobqError, Retry, UnknownHandlerError
+from .errors import (
+    JobCancelled,
+    JobNotFoundError,
+    JobqError,
+    Retry,
+    UnknownHandlerError,
+)
 from .models import JobState
 from .registry import HandlerRegistry, JobContext, default_registry, handler
 from .service import JobService, ServiceConfig, StopReport, WorkerStatus

@@ -11,8 +11,9 @@ import argparse
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
+from typing import NoReturn
 
 import platformdirs
 
@@ -23,6 +24,18 @@ logger = logging.getLogger(__name__)
 EXIT_USAGE = 2
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"
+
+
+class JobqArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser that reports a usage error in one line on stderr.
+
+    Subparsers inherit the class, so every subcommand reports errors this way.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(
+            EXIT_USAGE, f"{self.prog}: error: {message}; see {self.prog} --help\n"
+        )
 
 
 def positive_int(text: str) -> int:
@@ -56,7 +69,9 @@ def job_id(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"job id {text!r} is not a whole number") from None
+        raise argparse.ArgumentTypeError(
+            f"job id {text!r} is not a whole number"
+        ) from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"job id {value} is invalid: ids start at 1")
     return value
@@ -99,7 +114,7 @@ def _common_options(suppress: bool) -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the one parser for `jobq` and its subcommands."""
-    parser = argparse.ArgumentParser(
+    parser = JobqArgumentParser(
         prog="jobq",
         description="A durable job queue with a terminal dashboard. With no "
         "command, open the dashboard and run a worker in the same process.",
@@ -115,13 +130,21 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--no-worker", action="store_true", help="open the dashboard without a worker"
     )
-    worker.add_argument("--concurrency", type=positive_int, help="worker threads (default 2)")
     worker.add_argument(
-        "--queues", metavar="NAMES", help="comma-separated queues to claim from (default: default)"
+        "--concurrency", type=positive_int, help="worker threads (default 2)"
     )
-    worker.add_argument("--lease", type=positive_float, help="lease length in seconds (default 30)")
     worker.add_argument(
-        "--heartbeat", type=positive_float, help="heartbeat interval in seconds (default 5)"
+        "--queues",
+        metavar="NAMES",
+        help="comma-separated queues to claim from (default: default)",
+    )
+    worker.add_argument(
+        "--lease", type=positive_float, help="lease length in seconds (default 30)"
+    )
+    worker.add_argument(
+        "--heartbeat",
+        type=positive_float,
+        help="heartbeat interval in seconds (default 5)",
     )
     worker.add_argument(
         "--drain-timeout",
@@ -130,14 +153,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.add_argument("--name", help="worker name shown in status (default HOST:PID)")
     worker.add_argument(
-        "--burst", action="store_true", help="with --worker-only: exit 0 once no job is due"
+        "--burst",
+        action="store_true",
+        help="with --worker-only: exit 0 once no job is due",
     )
     dashboard = parser.add_argument_group("dashboard")
     dashboard.add_argument(
-        "--refresh", type=positive_float, help="dashboard refresh interval in seconds (default 1)"
+        "--refresh",
+        type=positive_float,
+        help="dashboard refresh interval in seconds (default 1)",
     )
     dashboard.add_argument(
-        "--read-only", action="store_true", help="show the dashboard with every control disabled"
+        "--read-only",
+        action="store_true",
+        help="show the dashboard with every control disabled",
     )
 
     common = _common_options(suppress=True)
@@ -147,16 +176,30 @@ def build_parser() -> argparse.ArgumentParser:
         "enqueue", parents=[common], help="add a job and print its id"
     )
     enqueue.add_argument("handler", help="name of a registered handler")
-    enqueue.add_argument("--payload", metavar="JSON", default="null", help="job payload as JSON")
-    enqueue.add_argument("--queue", default="default", help="queue name (default: default)")
-    enqueue.add_argument("--priority", type=int, default=0, help="higher runs first (default 0)")
     enqueue.add_argument(
-        "--delay", type=non_negative_float, default=0.0, help="seconds before the job is due"
+        "--payload", metavar="JSON", default="null", help="job payload as JSON"
     )
     enqueue.add_argument(
-        "--max-attempts", type=positive_int, default=3, help="attempts before it fails (default 3)"
+        "--queue", default="default", help="queue name (default: default)"
     )
-    enqueue.add_argument("--timeout", type=positive_float, help="seconds one attempt may run")
+    enqueue.add_argument(
+        "--priority", type=int, default=0, help="higher runs first (default 0)"
+    )
+    enqueue.add_argument(
+        "--delay",
+        type=non_negative_float,
+        default=0.0,
+        help="seconds before the job is due",
+    )
+    enqueue.add_argument(
+        "--max-attempts",
+        type=positive_int,
+        default=3,
+        help="attempts before it fails (default 3)",
+    )
+    enqueue.add_argument(
+        "--timeout", type=positive_float, help="seconds one attempt may run"
+    )
     enqueue.add_argument(
         "--unique-key", metavar="KEY", help="at most one queued or running job per KEY"
     )
@@ -172,21 +215,27 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["queued", "running", "succeeded", "failed", "cancelled"],
         help="only jobs in this state",
     )
-    jobs.add_argument("--limit", type=positive_int, default=20, help="rows to show (default 20)")
-    jobs.add_argument("--before", type=job_id, help="only jobs with ids below this (paging)")
+    jobs.add_argument(
+        "--limit", type=positive_int, default=20, help="rows to show (default 20)"
+    )
+    jobs.add_argument(
+        "--before", type=job_id, help="only jobs with ids below this (paging)"
+    )
     jobs.add_argument("--json", action="store_true", help="print JSON")
 
-    job = commands.add_parser("job", parents=[common], help="show one job and its history")
-    job.add_argument("id", type=job_id)
+    job = commands.add_parser(
+        "job", parents=[common], help="show one job and its history"
+    )
+    job.add_argument("id", type=job_id, help="id of the job to show")
     job.add_argument("--json", action="store_true", help="print JSON")
 
     cancel = commands.add_parser("cancel", parents=[common], help="cancel a job")
-    cancel.add_argument("id", type=job_id)
+    cancel.add_argument("id", type=job_id, help="id of the job to cancel")
 
     retry = commands.add_parser(
         "retry", parents=[common], help="queue a failed or cancelled job again"
     )
-    retry.add_argument("id", type=job_id)
+    retry.add_argument("id", type=job_id, help="id of the job to queue again")
 
     status = commands.add_parser(
         "status", parents=[common], help="job counts and worker runs"
@@ -194,11 +243,15 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="print JSON")
 
     workers = commands.add_parser("workers", parents=[common], help="list worker runs")
-    workers.add_argument("--limit", type=positive_int, default=20, help="rows (default 20)")
+    workers.add_argument(
+        "--limit", type=positive_int, default=20, help="rows (default 20)"
+    )
     workers.add_argument("--json", action="store_true", help="print JSON")
 
     audit = commands.add_parser("audit", parents=[common], help="list audit entries")
-    audit.add_argument("--limit", type=positive_int, default=50, help="rows (default 50)")
+    audit.add_argument(
+        "--limit", type=positive_int, default=50, help="rows (default 50)"
+    )
     audit.add_argument("--json", action="store_true", help="print JSON")
 
     prune = commands.add_parser(
@@ -255,7 +308,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if dashboard:
             configure_logging(level, args.log_file or default_log_path())
         else:
-            configure_logging(level if args.worker_only else (args.log_level or "WARNING"), args.log_file)
+            configure_logging(
+                level if args.worker_only else (args.log_level or "WARNING"),
+                args.log_file,
+            )
         from .commands import run_command
 
         return run_command(args)

@@ -1,4 +1,4 @@
-"""What each `jobq` subcommand does, printing plain text or JSON."""
+"""The `jobq` subcommands, printing plain text or JSON."""
 
 from __future__ import annotations
 
@@ -65,7 +65,9 @@ def service_config(args: argparse.Namespace) -> ServiceConfig:
         if value is not None:
             settings[key] = value
     if getattr(args, "queues", None):
-        settings["queues"] = tuple(q.strip() for q in args.queues.split(",") if q.strip())
+        settings["queues"] = tuple(
+            q.strip() for q in args.queues.split(",") if q.strip()
+        )
     if "heartbeat" not in settings and "lease" in settings:
         settings["heartbeat"] = min(ServiceConfig.heartbeat, settings["lease"] / 3)
     config = ServiceConfig(**settings)
@@ -122,14 +124,22 @@ def _burst_done(service: JobService) -> bool:
 
 def run_dashboard(args: argparse.Namespace, database: Database) -> int:
     """Open the Textual dashboard; it starts an in-process worker unless --no-worker."""
-    from .tui.app import JobqApp
+    from .tui.app import HANGUP_DRAIN_SECONDS, JobqApp
 
-    service = None if args.no_worker else JobService(database, config=service_config(args))
+    service = (
+        None if args.no_worker else JobService(database, config=service_config(args))
+    )
     store = service.store if service else JobStore(database)
     controller = Controller(store, service, read_only=args.read_only)
     app = JobqApp(controller, refresh_interval=args.refresh or 1.0)
     app.run()
-    if service is not None:
+    if service is not None and service.state != "stopped":
+        if app.hangup:
+            # The terminal is gone: release running jobs at once so another
+            # worker picks them up, and print nothing.
+            service.stop(timeout=HANGUP_DRAIN_SECONDS)
+            return 0
+        print("stopping the worker: waiting for running jobs", file=sys.stderr)
         report = service.stop()
         print(report.message, file=sys.stderr)
     return app.return_code or 0
@@ -181,7 +191,9 @@ def cmd_jobs(args: argparse.Namespace, store: JobStore) -> int:
     if args.json:
         _print_json([_job_summary_dict(job) for job in jobs])
         return 0
-    header = f"{'ID':>7}  {'STATE':<10} {'HANDLER':<18} {'TRIES':>5} {'PROG':>4}  PAYLOAD"
+    header = (
+        f"{'ID':>7}  {'STATE':<10} {'HANDLER':<18} {'TRIES':>5} {'PROG':>4}  PAYLOAD"
+    )
     print(header)
     for job in jobs:
         print(
@@ -217,7 +229,9 @@ def cmd_job(args: argparse.Namespace, store: JobStore) -> int:
     for event in events:
         run = f" run {event.run_id}" if event.run_id else ""
         message = f": {printable(event.message)}" if event.message else ""
-        print(f"  {_iso(event.at)}  {event.kind} (attempt {event.attempt}){run}{message}")
+        print(
+            f"  {_iso(event.at)}  {event.kind} (attempt {event.attempt}){run}{message}"
+        )
     return 0
 
 
@@ -326,7 +340,9 @@ def _job_summary_dict(job: Any) -> dict[str, Any]:
 def _iso(timestamp: float | None) -> str:
     if timestamp is None:
         return "-"
-    return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat(
+        timespec="seconds"
+    )
 
 
 def _print_json(data: Any) -> None:

@@ -10,8 +10,9 @@ import getpass
 import logging
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .db import read_meta
 from .errors import JobqError
@@ -84,11 +85,13 @@ class Controller:
         operators: frozenset[str] | set[str] | None = None,
         read_only: bool = False,
         operators_source: str = "the operators list of the jobq config file",
+        test_job: dict[str, Any] | None = None,
     ):
         self.store = store
         self.service = service
         self.identity = identity or Identity.current()
         self.read_only = read_only
+        self.test_job = dict(test_job or DEFAULT_TEST_JOB)
         self.operators_source = operators_source
         if operators is None:
             creator = read_meta(store.db, "created_by")
@@ -160,7 +163,7 @@ class Controller:
 
     def create_test_job(self, payload: dict[str, Any] | None = None) -> Outcome:
         def act() -> Outcome:
-            result = self.store.enqueue(PROCEDURE, payload or DEFAULT_TEST_JOB)
+            result = self.store.enqueue(PROCEDURE, payload or self.test_job)
             if self.service is not None:
                 self.service.wake()
             return Outcome.success(f"Test job {result.job_id} created", result.job_id)
@@ -220,7 +223,11 @@ class Controller:
             if not allowed:
                 self._audit(action, target, "denied", reason)
                 logger.warning(
-                    "denied %s on %s for %s: %s", action, target, self.identity.user, reason
+                    "denied %s on %s for %s: %s",
+                    action,
+                    target,
+                    self.identity.user,
+                    reason,
                 )
                 return Outcome.error(f"Not allowed: {reason}")
 
@@ -232,7 +239,9 @@ class Controller:
             logger.exception("%s on %s failed", action, target)
             outcome = Outcome.error(f"{action} failed: {type(exc).__name__}: {exc}")
 
-        self._audit(action, target, "allowed" if outcome.ok else "failed", outcome.message)
+        self._audit(
+            action, target, "allowed" if outcome.ok else "failed", outcome.message
+        )
         logger.info(
             "%s %s on %s by %s: %s",
             action,

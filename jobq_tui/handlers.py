@@ -44,16 +44,28 @@ def noop(ctx: JobContext) -> None:
     return None
 
 
-def _int_option(payload: dict, key: str, default: int, minimum: int, maximum: int) -> int:
+def _int_option(
+    payload: dict, key: str, default: int, minimum: int, maximum: int
+) -> int:
     value = payload.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
-        raise InvalidJobError(f"{key} {value!r} is invalid: pass an integer {minimum}-{maximum}")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not minimum <= value <= maximum
+    ):
+        raise InvalidJobError(
+            f"{key} {value!r} is invalid: pass an integer {minimum}-{maximum}"
+        )
     return value
 
 
 def _float_option(payload: dict, key: str, default: float) -> float:
     value = payload.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 3600:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not 0 <= value <= 3600
+    ):
         raise InvalidJobError(f"{key} {value!r} is invalid: pass 0-3600 seconds")
     return float(value)
 

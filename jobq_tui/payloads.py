@@ -11,9 +11,9 @@ from .errors import InvalidJobError
 MAX_JSON_BYTES = 16 * 1024 * 1024
 PREVIEW_CHARS = 120
 
-# C0 and C1 control characters, DEL, and the bidirectional overrides that can
-# reorder what a terminal shows.
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# C0 and C1 control characters, DEL, the bidirectional overrides that can
+# reorder what a terminal shows, and lone surrogates, which cannot be encoded.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def encode_json(value: Any, *, what: str) -> str:
@@ -23,7 +23,9 @@ def encode_json(value: Any, *, what: str) -> str:
     through SQLite TEXT and PostgreSQL text columns unchanged.
     """
     try:
-        text = json.dumps(value, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+        text = json.dumps(
+            value, ensure_ascii=True, allow_nan=False, separators=(",", ":")
+        )
     except (TypeError, ValueError) as exc:
         raise InvalidJobError(
             f"{what} is not JSON-serialisable ({exc}): pass dicts, lists, strings, "
@@ -43,12 +45,19 @@ def decode_json_argument(text: str, *, what: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         shown = text if len(text) <= 60 else text[:57] + "..."
-        raise InvalidJobError(f"{what} {shown!r} is not valid JSON: {exc.msg}") from None
+        raise InvalidJobError(
+            f"{what} {shown!r} is not valid JSON: {exc.msg}"
+        ) from None
 
 
 def printable(text: str) -> str:
-    """Replace control characters and bidi overrides with visible escapes."""
-    return _UNSAFE.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+    """Replace control characters, bidi overrides and surrogates with escapes."""
+    return _UNSAFE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def preview_text(json_text: str, limit: int = PREVIEW_CHARS) -> str:
@@ -59,9 +68,12 @@ def preview_text(json_text: str, limit: int = PREVIEW_CHARS) -> str:
     """
     head = json_text[: limit * 8]
     try:
-        shown = json.dumps(json.loads(head), ensure_ascii=False) if head == json_text else head
+        shown = (
+            json.dumps(json.loads(head), ensure_ascii=False)
+            if head == json_text
+            else head
+        )
     except ValueError:
         shown = head
     shown = printable(shown.replace("\n", " "))
-    shown = "".join(ch if not 0xD800 <= ord(ch) <= 0xDFFF else "\ufffd" for ch in shown)
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .errors import InvalidJobError, UnknownHandlerError
 
@@ -59,7 +60,9 @@ class HandlerRegistry:
         self._handlers: dict[str, Handler] = {}
         self._lock = threading.Lock()
 
-    def register(self, name: str, function: Handler, *, replace: bool = False) -> Handler:
+    def register(
+        self, name: str, function: Handler, *, replace: bool = False
+    ) -> Handler:
         """Register `function` under `name`; a second name clash raises."""
         if not isinstance(name, str) or not _NAME.match(name):
             raise InvalidJobError(
@@ -69,7 +72,11 @@ class HandlerRegistry:
         if not callable(function):
             raise InvalidJobError(f"handler {name!r} is not callable")
         with self._lock:
-            if name in self._handlers and not replace and self._handlers[name] is not function:
+            if (
+                name in self._handlers
+                and not replace
+                and self._handlers[name] is not function
+            ):
                 raise InvalidJobError(
                     f"handler {name!r} is already registered: pick another name "
                     "or pass replace=True"

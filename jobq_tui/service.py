@@ -17,8 +17,9 @@ import socket
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
 from .db import Database, open_database
 from .errors import InvalidJobError, JobCancelled, JobqError, Retry, UnknownHandlerError
@@ -53,10 +54,18 @@ class ServiceConfig:
         if isinstance(self.concurrency, bool) or not isinstance(self.concurrency, int):
             raise ConfigError(f"concurrency {self.concurrency!r} is not an integer")
         if not 1 <= self.concurrency <= 256:
-            raise ConfigError(f"concurrency {self.concurrency} is out of range: use 1-256")
+            raise ConfigError(
+                f"concurrency {self.concurrency} is out of range: use 1-256"
+            )
         if not self.queues:
             raise ConfigError("queues is empty: name at least one queue")
-        for key in ("lease", "heartbeat", "poll_interval", "backoff_base", "backoff_max"):
+        for key in (
+            "lease",
+            "heartbeat",
+            "poll_interval",
+            "backoff_base",
+            "backoff_max",
+        ):
             value = getattr(self, key)
             if not isinstance(value, (int, float)) or value <= 0:
                 raise ConfigError(f"{key} {value!r} is invalid: pass a positive number")
@@ -148,6 +157,7 @@ class JobService:
         registry: HandlerRegistry | None = None,
         config: ServiceConfig | None = None,
         clock: Callable[[], float] = time.time,
+        new_run_id: Callable[[], str] = lambda: secrets.token_hex(8),
         **settings: Any,
     ):
         self.database = (
@@ -159,6 +169,7 @@ class JobService:
         self.config = replace(config or ServiceConfig(), **settings)
         self.config.validate()
         self.clock = clock
+        self.new_run_id = new_run_id
         self.host = socket.gethostname()
         self.pid = os.getpid()
         self.name = self.config.name or f"{self.host}:{self.pid}"
@@ -166,6 +177,9 @@ class JobService:
         self._control_lock = threading.RLock()
         self._state_lock = threading.Lock()
         self._wakeup = threading.Condition()
+        # How many times wake() ran; guarded by _wakeup. A worker compares it
+        # across its claim so a wake-up that lands before it waits is not lost.
+        self._wake_count = 0
         self._state = "stopped"
         self._run: _Run | None = None
         self._abandoned: list[int] = []
@@ -173,7 +187,9 @@ class JobService:
 
     # -- handlers and producing ----------------------------------------------
 
-    def register(self, name: str, function: Handler, *, replace: bool = False) -> Handler:
+    def register(
+        self, name: str, function: Handler, *, replace: bool = False
+    ) -> Handler:
         """Register a handler under `name`."""
         return self.registry.register(name, function, replace=replace)
 
@@ -181,7 +197,9 @@ class JobService:
         """Decorator form of `register`."""
         return self.registry.handler(name, replace=replace)
 
-    def enqueue(self, handler: str, payload: Any = None, **options: Any) -> EnqueueResult:
+    def enqueue(
+        self, handler: str, payload: Any = None, **options: Any
+    ) -> EnqueueResult:
         """Enqueue a job for a registered handler and wake an idle worker."""
         if handler not in self.registry:
             self.registry.get(handler)  # raises UnknownHandlerError naming the choices
@@ -192,6 +210,7 @@ class JobService:
     def wake(self) -> None:
         """Wake idle worker threads so they claim at once."""
         with self._wakeup:
+            self._wake_count += 1
             self._wakeup.notify_all()
 
     # -- control ---------------------------------------------------------------
@@ -206,7 +225,7 @@ class JobService:
         with self._control_lock:
             if self.state == "running":
                 return False
-            run = _Run(run_id=secrets.token_hex(8), started_at=self.clock())
+            run = _Run(run_id=self.new_run_id(), started_at=self.clock())
             handlers = self.registry.names()
             self.store.register_run(
                 run.run_id,
@@ -259,7 +278,9 @@ class JobService:
             run = self._run
             if run is None or self.state != "running":
                 return StopReport(False, True, [], 0.0)
-            return self._stop_run(run, self.config.drain_timeout if timeout is None else timeout)
+            return self._stop_run(
+                run, self.config.drain_timeout if timeout is None else timeout
+            )
 
     def restart(self, timeout: float | None = None) -> StopReport:
         """Stop the current run (if any) and start a new one."""
@@ -273,14 +294,19 @@ class JobService:
         self.stop(timeout)
         self.database.close()
 
-    def status(self) -> WorkerStatus:
-        """Return the service's state, thread liveness, handlers and job counts."""
+    def status(self, include_counts: bool = True) -> WorkerStatus:
+        """Return the service's state, thread liveness, handlers and job counts.
+
+        With `include_counts` False the counts are left empty and no query runs.
+        """
         with self._state_lock:
             run = self._run
             state = self._state
             message = self._last_message
             abandoned = list(self._abandoned)
-        counts = {state_.value: count for state_, count in self.store.counts().items()}
+        counts = {}
+        if include_counts:
+            counts = {state_.value: n for state_, n in self.store.counts().items()}
         if run is None:
             return WorkerStatus(
                 state=state,
@@ -354,10 +380,18 @@ class JobService:
                 thread.join(min(remaining, 0.1))
 
         with run.lock:
-            leftover = sorted(run.active)
+            attempts = {
+                job_id: active.ctx.attempt for job_id, active in run.active.items()
+            }
+        leftover = sorted(attempts)
         released = []
         for job_id in leftover:
-            if self.store.release(job_id, run.run_id, "worker stopped before it finished"):
+            if self.store.release(
+                job_id,
+                run.run_id,
+                "worker stopped before it finished",
+                attempt=attempts[job_id],
+            ):
                 released.append(job_id)
                 logger.warning(
                     "job %s still running after the %.1fs drain: released by run %s",
@@ -370,7 +404,9 @@ class JobService:
         if run.monitor is not None:
             run.monitor.join(5.0)
         reason = "stopped" if not leftover else f"stopped; released jobs {leftover}"
-        self._quietly("mark run stopped", self.store.mark_run_stopped, run.run_id, reason)
+        self._quietly(
+            "mark run stopped", self.store.mark_run_stopped, run.run_id, reason
+        )
 
         report = StopReport(True, not leftover, released, time.monotonic() - began)
         with self._state_lock:
@@ -387,22 +423,29 @@ class JobService:
         queues = list(self.config.queues)
         try:
             while not run.stop_event.is_set():
+                with self._wakeup:
+                    wake_count = self._wake_count
                 try:
                     jobs = self.store.claim(run.run_id, queues, 1, self.config.lease)
                 except Exception as exc:  # noqa: BLE001 - a worker must survive DB errors
-                    logger.warning("run %s: claim failed: %s; retrying", run.run_id, exc)
+                    logger.warning(
+                        "run %s: claim failed: %s; retrying", run.run_id, exc
+                    )
                     run.stop_event.wait(min(1.0, self.config.poll_interval * 10))
                     continue
                 if not jobs:
-                    self._idle_wait(run, queues)
+                    self._idle_wait(run, queues, wake_count)
                     continue
                 for job in jobs:
                     self._execute(run, job)
         finally:
             self.database.close()
 
-    def _idle_wait(self, run: _Run, queues: list[str]) -> None:
-        """Wait for an in-process wake-up, another process's commit, or a due job."""
+    def _idle_wait(self, run: _Run, queues: list[str], wake_count: int) -> None:
+        """Wait for an in-process wake-up, another process's commit, or a due job.
+
+        Returns at once if wake() ran since the caller read `wake_count`.
+        """
         try:
             version = self.store.data_version()
             due = self.store.next_due_at(queues)
@@ -416,6 +459,8 @@ class JobService:
             if due is not None:
                 wait = max(0.0, min(poll, due - self.clock()))
             with self._wakeup:
+                if self._wake_count != wake_count:
+                    return
                 woken = self._wakeup.wait(wait)
             if woken or version is None:
                 return
@@ -437,27 +482,41 @@ class JobService:
             handler=job.handler,
             queue=job.queue,
             run_id=run.run_id,
-            _report_progress=lambda pct, msg: store.set_progress(job.id, run.run_id, pct, msg),
+            _report_progress=lambda pct, msg: store.set_progress(
+                job.id, run.run_id, pct, msg, attempt=job.attempt
+            ),
         )
         began = time.monotonic()
         deadline = began + job.timeout if job.timeout else None
+        active = _Active(ctx, began, deadline)
         with run.lock:
-            run.active[job.id] = _Active(ctx, began, deadline)
+            run.active[job.id] = active
         if run.stop_event.is_set():
             ctx.stop_event.set()
         logger.info(
             "job %s (%s) started: attempt %s/%s on run %s",
-            job.id, job.handler, job.attempt, job.max_attempts, run.run_id,
+            job.id,
+            job.handler,
+            job.attempt,
+            job.max_attempts,
+            run.run_id,
         )
         try:
             self._run_handler(run, job, ctx, began)
         except Exception:  # noqa: BLE001 - recording an outcome must not kill the thread
-            logger.exception("job %s: recording its outcome failed on run %s", job.id, run.run_id)
+            logger.exception(
+                "job %s: recording its outcome failed on run %s", job.id, run.run_id
+            )
         finally:
+            # A timed-out attempt can outlive its job's next claim by this
+            # run, so remove the entry only if it is still this attempt's.
             with run.lock:
-                run.active.pop(job.id, None)
+                if run.active.get(job.id) is active:
+                    del run.active[job.id]
 
-    def _run_handler(self, run: _Run, job: ClaimedJob, ctx: JobContext, began: float) -> None:
+    def _run_handler(
+        self, run: _Run, job: ClaimedJob, ctx: JobContext, began: float
+    ) -> None:
         store = self.store
         try:
             function = self.registry.get(job.handler)
@@ -467,36 +526,54 @@ class JobService:
             self._record_failure(run, job, str(exc), None, retry_delay=None)
         except JobCancelled as exc:
             if ctx.cancelled and not ctx.timed_out:
-                store.finish_cancelled(job.id, run.run_id, str(exc) or "cancelled")
+                store.finish_cancelled(
+                    job.id, run.run_id, str(exc) or "cancelled", attempt=job.attempt
+                )
                 logger.info("job %s cancelled on run %s", job.id, run.run_id)
             elif ctx.stop_requested:
-                store.release(job.id, run.run_id, "handler stopped because the worker is stopping")
+                store.release(
+                    job.id,
+                    run.run_id,
+                    "handler stopped because the worker is stopping",
+                    attempt=job.attempt,
+                )
             else:
-                self._record_failure(run, job, f"JobCancelled: {exc}", None, retry_delay=None)
+                self._record_failure(
+                    run, job, f"JobCancelled: {exc}", None, retry_delay=None
+                )
         except Retry as exc:
             delay = exc.delay if exc.delay is not None else self._backoff(job.attempt)
             self._record_failure(run, job, f"Retry: {exc}", None, retry_delay=delay)
         except Exception as exc:  # noqa: BLE001 - any handler error is the job's failure
             error = f"{type(exc).__name__}: {exc}"
             self._record_failure(
-                run, job, error, traceback.format_exc(), retry_delay=self._backoff(job.attempt)
+                run,
+                job,
+                error,
+                traceback.format_exc(),
+                retry_delay=self._backoff(job.attempt),
             )
         else:
             try:
-                finished = store.complete(job.id, run.run_id, result)
+                finished = store.complete(
+                    job.id, run.run_id, result, attempt=job.attempt
+                )
             except InvalidJobError as exc:
                 self._record_failure(run, job, str(exc), None, retry_delay=None)
                 return
             if finished:
                 logger.info(
                     "job %s succeeded in %.3fs on run %s",
-                    job.id, time.monotonic() - began, run.run_id,
+                    job.id,
+                    time.monotonic() - began,
+                    run.run_id,
                 )
             else:
                 logger.warning(
                     "job %s finished on run %s but the run no longer owns it "
                     "(timed out, reclaimed or released): result discarded",
-                    job.id, run.run_id,
+                    job.id,
+                    run.run_id,
                 )
 
     def _record_failure(
@@ -507,26 +584,39 @@ class JobService:
         traceback_text: str | None,
         retry_delay: float | None,
     ) -> None:
-        outcome = self.store.fail(job.id, run.run_id, error, traceback_text, retry_delay)
+        outcome = self.store.fail(
+            job.id, run.run_id, error, traceback_text, retry_delay, attempt=job.attempt
+        )
         if outcome == "retried":
             logger.warning(
                 "job %s attempt %s/%s failed on run %s: %s; retry in %.1fs",
-                job.id, job.attempt, job.max_attempts, run.run_id, error, retry_delay,
+                job.id,
+                job.attempt,
+                job.max_attempts,
+                run.run_id,
+                error,
+                retry_delay,
             )
         elif outcome == "failed":
             logger.error(
                 "job %s failed on run %s after %s attempt(s): %s",
-                job.id, run.run_id, job.attempt, error,
+                job.id,
+                run.run_id,
+                job.attempt,
+                error,
             )
         else:
             logger.warning(
-                "job %s failed on run %s, but the run no longer owns it: outcome discarded",
-                job.id, run.run_id,
+                "job %s failed on run %s, which no longer owns it: outcome discarded",
+                job.id,
+                run.run_id,
             )
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with jitter: half fixed, half random."""
-        ceiling = min(self.config.backoff_max, self.config.backoff_base * 2 ** (attempt - 1))
+        ceiling = min(
+            self.config.backoff_max, self.config.backoff_base * 2 ** (attempt - 1)
+        )
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
     # -- monitor thread ----------------------------------------------------------
@@ -552,7 +642,9 @@ class JobService:
         )
         if renewed is not None:
             run.heartbeat_at = self.clock()
-        report = self._quietly("reap expired leases", self.store.reclaim_expired, run.run_id)
+        report = self._quietly(
+            "reap expired leases", self.store.reclaim_expired, run.run_id
+        )
         if report is not None and report.requeued:
             self.wake()
 
@@ -560,7 +652,9 @@ class JobService:
         with run.lock:
             if not run.active:
                 return
-        requested = self._quietly("read cancel requests", self.store.cancel_requests, run.run_id)
+        requested = self._quietly(
+            "read cancel requests", self.store.cancel_requests, run.run_id
+        )
         if not requested:
             return
         with run.lock:
@@ -576,11 +670,12 @@ class JobService:
             expired = [
                 (job_id, active)
                 for job_id, active in run.active.items()
-                if active.deadline is not None and now > active.deadline and not active.ctx.timed_out
+                if active.deadline is not None
+                and now > active.deadline
+                and not active.ctx.timed_out
             ]
         for job_id, active in expired:
             active.ctx.timed_out = True
-            active.ctx.cancel_event.set()
             seconds = active.deadline - active.started
             outcome = self._quietly(
                 "record a timeout",
@@ -590,16 +685,24 @@ class JobService:
                 f"TimeoutError: job timed out after {seconds:g}s",
                 None,
                 self._backoff(active.ctx.attempt),
+                attempt=active.ctx.attempt,
             )
+            # Signal the handler only now: a handler that returns as soon as it
+            # sees the signal must find the timeout recorded, so its result is
+            # discarded.
+            active.ctx.cancel_event.set()
             logger.warning(
                 "job %s timed out after %gs on run %s: %s",
-                job_id, seconds, run.run_id, outcome or "outcome already recorded",
+                job_id,
+                seconds,
+                run.run_id,
+                outcome or "outcome already recorded",
             )
 
-    def _quietly(self, what: str, function: Callable, *args: Any) -> Any:
+    def _quietly(self, what: str, function: Callable, *args: Any, **kwargs: Any) -> Any:
         """Call `function`; log and swallow a database error so the loop goes on."""
         try:
-            return function(*args)
+            return function(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001
             logger.warning("failed to %s: %s", what, exc)
             return None

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from .db import Database
 from .errors import InvalidJobError, JobNotFoundError
@@ -213,7 +214,14 @@ class JobStore:
     ) -> EnqueueResult:
         """Insert one queued job, or return the live job with `unique_key`."""
         row = self._job_row(
-            handler, payload, queue, priority, delay, run_at, max_attempts, timeout,
+            handler,
+            payload,
+            queue,
+            priority,
+            delay,
+            run_at,
+            max_attempts,
+            timeout,
             unique_key,
         )
         with self.db.write():
@@ -225,11 +233,18 @@ class JobStore:
         logger.debug("enqueued job %s (%s)", job_id, handler)
         return EnqueueResult(job_id, created=True)
 
-    def enqueue_many(self, handler: str, payloads: Iterable[Any], **options: Any) -> list[int]:
+    def enqueue_many(
+        self, handler: str, payloads: Iterable[Any], **options: Any
+    ) -> list[int]:
         """Insert one job per payload in a single transaction; return their ids."""
         if "unique_key" in options:
-            raise InvalidJobError("enqueue_many does not take unique_key: enqueue those one by one")
-        rows = [self._job_row(handler, payload, **_row_options(options)) for payload in payloads]
+            raise InvalidJobError(
+                "enqueue_many does not take unique_key: enqueue those one by one"
+            )
+        rows = [
+            self._job_row(handler, payload, **_row_options(options))
+            for payload in payloads
+        ]
         with self.db.write():
             return [self._insert_job(row) for row in rows]
 
@@ -245,7 +260,9 @@ class JobStore:
         timeout: float | None = None,
         unique_key: str | None = None,
     ) -> dict[str, Any]:
-        _validate_options(handler, queue, priority, delay, max_attempts, timeout, unique_key)
+        _validate_options(
+            handler, queue, priority, delay, max_attempts, timeout, unique_key
+        )
         payload_json = encode_json(payload, what="payload")
         now = self.clock()
         return {
@@ -305,23 +322,38 @@ class JobStore:
                 "WHERE id IN (SELECT id FROM jobq_job WHERE state = 'queued' "
                 f"AND queue IN ({queue_list}) AND run_at <= :now "
                 f"ORDER BY priority DESC, run_at, id LIMIT :limit{lock}) "
-                "RETURNING id, handler, payload, attempts, max_attempts, timeout, queue",
+                "RETURNING id, handler, payload, attempts, max_attempts, timeout, "
+                "queue",
                 params,
             ).fetchall()
             for row in rows:
                 self._add_event(row[0], "claimed", run_id, row[3], "")
         return [ClaimedJob(*row) for row in rows]
 
-    def complete(self, job_id: int, run_id: str, result: Any) -> bool:
-        """Mark a running job succeeded; False if this run no longer owns it."""
+    def complete(
+        self, job_id: int, run_id: str, result: Any, *, attempt: int | None = None
+    ) -> bool:
+        """Mark a running job succeeded; False if this run no longer owns it.
+
+        Passing `attempt` also requires the job to be on that attempt, so a
+        run cannot finish a later claim of the same job with an earlier result.
+        The other transitions after a claim take `attempt` for the same reason.
+        """
         result_json = encode_json(result, what="result")
+        params = {
+            "id": job_id,
+            "run_id": run_id,
+            "result": result_json,
+            "now": self.clock(),
+        }
+        guard = _attempt_guard(attempt, params)
         with self.db.write():
             row = self.db.execute(
                 "UPDATE jobq_job SET state = 'succeeded', result = :result, "
                 "progress = 100, finished_at = :now, lease_expires_at = NULL "
-                "WHERE id = :id AND run_id = :run_id AND state = 'running' "
+                f"WHERE id = :id AND run_id = :run_id AND state = 'running'{guard} "
                 "RETURNING attempts",
-                {"id": job_id, "run_id": run_id, "result": result_json, "now": self.clock()},
+                params,
             ).fetchone()
             if row is None:
                 return False
@@ -335,6 +367,8 @@ class JobStore:
         error: str,
         traceback_text: str | None,
         retry_delay: float | None,
+        *,
+        attempt: int | None = None,
     ) -> str | None:
         """Record a failed attempt: requeue after `retry_delay`, or fail for good.
 
@@ -349,10 +383,11 @@ class JobStore:
             "now": self.clock(),
             "delay": retry_delay or 0.0,
         }
+        guard = _attempt_guard(attempt, params)
         with self.db.write():
             attempts_row = self.db.execute(
                 "SELECT attempts, max_attempts FROM jobq_job "
-                "WHERE id = :id AND run_id = :run_id AND state = 'running'",
+                f"WHERE id = :id AND run_id = :run_id AND state = 'running'{guard}",
                 params,
             ).fetchone()
             if attempts_row is None:
@@ -363,7 +398,7 @@ class JobStore:
                     "UPDATE jobq_job SET state = 'queued', run_id = NULL, "
                     "lease_expires_at = NULL, run_at = :now + :delay, error = :error, "
                     "traceback = :tb WHERE id = :id AND run_id = :run_id "
-                    "AND state = 'running'"
+                    f"AND state = 'running'{guard}"
                 )
                 outcome = "retried"
                 message = f"retry in {params['delay']:.1f}s: {error}"
@@ -371,55 +406,75 @@ class JobStore:
                 sql = (
                     "UPDATE jobq_job SET state = 'failed', finished_at = :now, "
                     "lease_expires_at = NULL, error = :error, traceback = :tb "
-                    "WHERE id = :id AND run_id = :run_id AND state = 'running'"
+                    f"WHERE id = :id AND run_id = :run_id AND state = 'running'{guard}"
                 )
                 outcome = "failed"
                 message = error
             if self.db.execute(sql, params).rowcount != 1:
                 return None
-            self._add_event(job_id, outcome, run_id, attempts, message[:MAX_ERROR_CHARS])
+            self._add_event(
+                job_id, outcome, run_id, attempts, message[:MAX_ERROR_CHARS]
+            )
         return outcome
 
-    def finish_cancelled(self, job_id: int, run_id: str, message: str) -> bool:
+    def finish_cancelled(
+        self, job_id: int, run_id: str, message: str, *, attempt: int | None = None
+    ) -> bool:
         """Mark a running job cancelled after its handler saw the request."""
+        params = {"id": job_id, "run_id": run_id, "now": self.clock(), "error": message}
+        guard = _attempt_guard(attempt, params)
         with self.db.write():
             row = self.db.execute(
                 "UPDATE jobq_job SET state = 'cancelled', finished_at = :now, "
                 "lease_expires_at = NULL, error = :error WHERE id = :id "
-                "AND run_id = :run_id AND state = 'running' RETURNING attempts",
-                {"id": job_id, "run_id": run_id, "now": self.clock(), "error": message},
+                f"AND run_id = :run_id AND state = 'running'{guard} RETURNING attempts",
+                params,
             ).fetchone()
             if row is None:
                 return False
             self._add_event(job_id, "cancelled", run_id, row[0], message)
         return True
 
-    def release(self, job_id: int, run_id: str, reason: str) -> bool:
+    def release(
+        self, job_id: int, run_id: str, reason: str, *, attempt: int | None = None
+    ) -> bool:
         """Put a running job back in the queue without spending an attempt.
 
         A worker that stops before the job finished calls this, so the job
         runs again on another worker as soon as one is free.
         """
+        params = {"id": job_id, "run_id": run_id, "now": self.clock()}
+        guard = _attempt_guard(attempt, params)
         with self.db.write():
             row = self.db.execute(
                 "UPDATE jobq_job SET state = 'queued', run_id = NULL, "
                 "lease_expires_at = NULL, run_at = :now, "
                 "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END "
-                "WHERE id = :id AND run_id = :run_id AND state = 'running' "
+                f"WHERE id = :id AND run_id = :run_id AND state = 'running'{guard} "
                 "RETURNING attempts",
-                {"id": job_id, "run_id": run_id, "now": self.clock()},
+                params,
             ).fetchone()
             if row is None:
                 return False
             self._add_event(job_id, "released", run_id, row[0], reason)
         return True
 
-    def set_progress(self, job_id: int, run_id: str, percent: int, message: str) -> bool:
+    def set_progress(
+        self,
+        job_id: int,
+        run_id: str,
+        percent: int,
+        message: str,
+        *,
+        attempt: int | None = None,
+    ) -> bool:
         """Store progress for a job this run still owns."""
+        params = {"id": job_id, "run_id": run_id, "pct": percent, "msg": message[:200]}
+        guard = _attempt_guard(attempt, params)
         cursor = self.db.execute(
             "UPDATE jobq_job SET progress = :pct, progress_message = :msg "
-            "WHERE id = :id AND run_id = :run_id AND state = 'running'",
-            {"id": job_id, "run_id": run_id, "pct": percent, "msg": message[:200]},
+            f"WHERE id = :id AND run_id = :run_id AND state = 'running'{guard}",
+            params,
         )
         return cursor.rowcount == 1
 
@@ -455,30 +510,53 @@ class JobStore:
                 "RETURNING id, run_id, attempts",
                 params,
             ).fetchall()
-            requeued = self.db.execute(
-                "UPDATE jobq_job SET state = 'queued', run_id = NULL, "
-                "lease_expires_at = NULL, run_at = :now WHERE state = 'running' "
-                "AND lease_expires_at < :now RETURNING id, run_id, attempts",
-                params,
-            ).fetchall()
+            # RETURNING shows the new, NULL run_id, so read the old owners first.
+            lock = " FOR UPDATE" if self.db.is_postgres else ""
+            owners = dict(
+                self.db.execute(
+                    "SELECT id, run_id FROM jobq_job WHERE state = 'running' "
+                    f"AND lease_expires_at < :now{lock}",
+                    params,
+                ).fetchall()
+            )
+            requeued = [
+                (job_id, owners.get(job_id), attempts)
+                for job_id, attempts in self.db.execute(
+                    "UPDATE jobq_job SET state = 'queued', run_id = NULL, "
+                    "lease_expires_at = NULL, run_at = :now WHERE state = 'running' "
+                    "AND lease_expires_at < :now RETURNING id, attempts",
+                    params,
+                ).fetchall()
+            ]
             for job_id, old_run, attempts in lost:
                 self._add_event(
-                    job_id, "failed", old_run, attempts,
+                    job_id,
+                    "failed",
+                    old_run,
+                    attempts,
                     f"worker lost: lease of run {old_run} expired; attempts exhausted",
                 )
             for job_id, old_run, attempts in requeued:
                 self._add_event(
-                    job_id, "reclaimed", reclaimed_by, attempts,
+                    job_id,
+                    "reclaimed",
+                    reclaimed_by,
+                    attempts,
                     f"lease of run {old_run} expired",
                 )
         for job_id, old_run, attempts in requeued:
             logger.info(
                 "reclaimed job %s from run %s (attempt %s) after its lease expired",
-                job_id, old_run, attempts,
+                job_id,
+                old_run,
+                attempts,
             )
         for job_id, old_run, attempts in lost:
             logger.error(
-                "job %s failed: worker lost (run %s, %s attempts)", job_id, old_run, attempts
+                "job %s failed: worker lost (run %s, %s attempts)",
+                job_id,
+                old_run,
+                attempts,
             )
         return ReclaimReport([r[0] for r in requeued], [r[0] for r in lost])
 
@@ -508,10 +586,14 @@ class JobStore:
                 params,
             ).fetchone()
             if running is not None:
-                self._add_event(job_id, "cancel requested", running[0], running[1], message)
+                self._add_event(
+                    job_id, "cancel requested", running[0], running[1], message
+                )
                 return "requested"
         if self._state_of(job_id) is None:
-            raise JobNotFoundError(f"job {job_id} not found: check the id with `jobq jobs`")
+            raise JobNotFoundError(
+                f"job {job_id} not found: check the id with `jobq jobs`"
+            )
         return "finished"
 
     def retry(self, job_id: int) -> bool:
@@ -528,7 +610,9 @@ class JobStore:
                 self._add_event(job_id, "retry requested", None, 0, "")
                 return True
         if self._state_of(job_id) is None:
-            raise JobNotFoundError(f"job {job_id} not found: check the id with `jobq jobs`")
+            raise JobNotFoundError(
+                f"job {job_id} not found: check the id with `jobq jobs`"
+            )
         return False
 
     def cancel_requests(self, run_id: str) -> list[int]:
@@ -558,8 +642,8 @@ class JobStore:
                     row[0]
                     for row in self.db.execute(
                         "SELECT id FROM jobq_job WHERE state IN "
-                        "('succeeded', 'failed', 'cancelled') AND finished_at < :cutoff "
-                        "LIMIT :limit",
+                        "('succeeded', 'failed', 'cancelled') "
+                        "AND finished_at < :cutoff LIMIT :limit",
                         {"cutoff": cutoff, "limit": batch_size},
                     ).fetchall()
                 ]
@@ -567,11 +651,15 @@ class JobStore:
                     break
                 params: dict[str, Any] = {}
                 id_list = _bind_list("j", ids, params)
-                self.db.execute(f"DELETE FROM jobq_job_event WHERE job_id IN ({id_list})", params)
+                self.db.execute(
+                    f"DELETE FROM jobq_job_event WHERE job_id IN ({id_list})", params
+                )
                 self.db.execute(f"DELETE FROM jobq_job WHERE id IN ({id_list})", params)
             deleted += len(ids)
         if deleted:
-            logger.info("pruned %s finished jobs older than %.0f s", deleted, older_than)
+            logger.info(
+                "pruned %s finished jobs older than %.0f s", deleted, older_than
+            )
         return deleted
 
     # -- reads -----------------------------------------------------------------
@@ -592,13 +680,26 @@ class JobStore:
         state: JobState | None = None,
         before_id: int | None = None,
         limit: int = 50,
+        search: str | None = None,
     ) -> list[JobSummary]:
-        """Return up to `limit` jobs, newest first, with ids below `before_id`."""
+        """Return up to `limit` jobs, newest first, with ids below `before_id`.
+
+        `search` keeps jobs whose handler, queue or payload preview contains it.
+        """
         params: dict[str, Any] = {"limit": limit, "before": before_id or 2**62}
         where = "id < :before"
         if state is not None:
             where += " AND state = :state"
             params["state"] = JobState(state).value
+        if search:
+            # NOTE: a substring match cannot use an index; it walks the rows in
+            # id order until the page is full, so a rare match scans far.
+            where += (
+                " AND (handler LIKE :pattern ESCAPE '!' OR queue LIKE :pattern "
+                "ESCAPE '!' OR payload_preview LIKE :pattern ESCAPE '!')"
+            )
+            escaped = search.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+            params["pattern"] = f"%{escaped}%"
         rows = self.db.execute(
             f"SELECT {_SUMMARY_COLUMNS} FROM jobq_job WHERE {where} "
             "ORDER BY id DESC LIMIT :limit",
@@ -612,7 +713,9 @@ class JobStore:
             f"SELECT {_DETAIL_COLUMNS} FROM jobq_job WHERE id = :id", {"id": job_id}
         ).fetchone()
         if row is None:
-            raise JobNotFoundError(f"job {job_id} not found: check the id with `jobq jobs`")
+            raise JobNotFoundError(
+                f"job {job_id} not found: check the id with `jobq jobs`"
+            )
         values = list(row)
         values[4] = JobState(values[4])
         values[13] = bool(values[13])
@@ -743,7 +846,6 @@ class JobStore:
             runs.append(WorkerRunRecord(*values))
         return runs
 
-
     # -- audit log -------------------------------------------------------------
 
     def add_audit_entry(
@@ -796,8 +898,18 @@ def _bind_list(prefix: str, values: Iterable[Any], params: dict[str, Any]) -> st
         params[name] = value
         names.append(f":{name}")
     if not names:
-        raise InvalidJobError("an empty list was given where at least one value is needed")
+        raise InvalidJobError(
+            "an empty list was given where at least one value is needed"
+        )
     return ", ".join(names)
+
+
+def _attempt_guard(attempt: int | None, params: dict[str, Any]) -> str:
+    """Return the SQL condition that pins a transition to one attempt, if given."""
+    if attempt is None:
+        return ""
+    params["attempt"] = attempt
+    return " AND attempts = :attempt"
 
 
 def _summary(row: tuple) -> JobSummary:
@@ -812,7 +924,9 @@ def _row_options(options: dict[str, Any]) -> dict[str, Any]:
     allowed = {"queue", "priority", "delay", "run_at", "max_attempts", "timeout"}
     unknown = set(options) - allowed
     if unknown:
-        raise InvalidJobError(f"unknown enqueue option(s): {', '.join(sorted(unknown))}")
+        raise InvalidJobError(
+            f"unknown enqueue option(s): {', '.join(sorted(unknown))}"
+        )
     return options
 
 
@@ -826,10 +940,17 @@ def _validate_options(
     unique_key: str | None,
 ) -> None:
     if not isinstance(handler, str) or not handler.strip():
-        raise InvalidJobError(f"handler name {handler!r} is empty: pass a registered name")
+        raise InvalidJobError(
+            f"handler name {handler!r} is empty: pass a registered name"
+        )
     if len(handler) > 200:
         raise InvalidJobError("handler name is longer than 200 characters")
-    if not isinstance(queue, str) or not queue.strip() or len(queue) > 100 or "," in queue:
+    if (
+        not isinstance(queue, str)
+        or not queue.strip()
+        or len(queue) > 100
+        or "," in queue
+    ):
         raise InvalidJobError(
             f"queue name {queue!r} is invalid: use 1-100 characters without commas"
         )
@@ -837,9 +958,19 @@ def _validate_options(
         raise InvalidJobError(f"priority {priority!r} is not an integer")
     if not isinstance(delay, (int, float)) or delay < 0 or delay != delay:
         raise InvalidJobError(f"delay {delay!r} is invalid: pass 0 or more seconds")
-    if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
-        raise InvalidJobError(f"max_attempts {max_attempts!r} is invalid: pass 1 or more")
+    if (
+        isinstance(max_attempts, bool)
+        or not isinstance(max_attempts, int)
+        or max_attempts < 1
+    ):
+        raise InvalidJobError(
+            f"max_attempts {max_attempts!r} is invalid: pass 1 or more"
+        )
     if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
-        raise InvalidJobError(f"timeout {timeout!r} is invalid: pass a positive number of seconds")
-    if unique_key is not None and (not isinstance(unique_key, str) or not unique_key or len(unique_key) > 255):
+        raise InvalidJobError(
+            f"timeout {timeout!r} is invalid: pass a positive number of seconds"
+        )
+    if unique_key is not None and (
+        not isinstance(unique_key, str) or not unique_key or len(unique_key) > 255
+    ):
         raise InvalidJobError("unique key must be 1-255 characters")

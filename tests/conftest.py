@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
@@ -46,7 +46,9 @@ def make_service(
         settings.setdefault("poll_interval", 0.02)
         settings.setdefault("backoff_base", 0.05)
         settings.setdefault("drain_timeout", 5.0)
-        service = JobService(database, registry=settings.pop("registry", registry), **settings)
+        service = JobService(
+            database, registry=settings.pop("registry", registry), **settings
+        )
         services.append(service)
         return service
 

@@ -1,0 +1,149 @@
+"""Controller: who may change the worker, and the audit entry every action leaves."""
+
+from __future__ import annotations
+
+import pytest
+
+from jobq_tui.control import Controller, Identity
+from jobq_tui.db import read_meta
+
+OPERATOR = Identity(user="alice", host="ops-host", pid=4242, ssh_client="10.0.0.7")
+
+
+@pytest.fixture
+def running_service(make_service):
+    service = make_service(concurrency=2)
+    service.start()
+    return service
+
+
+def latest_audit(store):
+    entries = store.audit_entries(limit=1)
+    assert entries, "expected an audit entry"
+    return entries[0]
+
+
+def test_non_operator_stop_is_denied(store, running_service):
+    controller = Controller(
+        store, running_service, identity=OPERATOR, operators={"someone-else"}
+    )
+
+    outcome = controller.stop()
+
+    assert outcome.ok is False
+    assert "alice is not an operator" in outcome.message
+
+
+def test_denied_stop_leaves_worker_running(store, running_service):
+    controller = Controller(
+        store, running_service, identity=OPERATOR, operators={"someone-else"}
+    )
+
+    controller.stop()
+
+    status = running_service.status()
+    assert status.state == "running"
+    assert status.threads_alive == 2
+
+
+def test_denied_stop_is_audited(store, running_service):
+    controller = Controller(
+        store, running_service, identity=OPERATOR, operators={"someone-else"}
+    )
+
+    controller.stop()
+
+    entry = latest_audit(store)
+    assert entry.action == "stop"
+    assert entry.outcome == "denied"
+    assert entry.username == "alice"
+    assert entry.host == "ops-host"
+    assert entry.pid == 4242
+    assert entry.ssh_client == "10.0.0.7"
+    assert "not an operator" in entry.message
+
+
+def test_operator_stop_is_allowed_and_audited(store, running_service):
+    controller = Controller(
+        store, running_service, identity=OPERATOR, operators={"alice"}
+    )
+
+    outcome = controller.stop()
+
+    entry = latest_audit(store)
+    assert outcome.ok is True
+    assert running_service.state == "stopped"
+    assert entry.action == "stop"
+    assert entry.outcome == "allowed"
+    assert entry.username == "alice"
+
+
+def test_read_only_denies_operator(store, running_service):
+    controller = Controller(
+        store, running_service, identity=OPERATOR, operators={"alice"}, read_only=True
+    )
+
+    outcome = controller.stop()
+
+    assert outcome.ok is False
+    assert "--read-only" in outcome.message
+    assert running_service.state == "running"
+    assert latest_audit(store).outcome == "denied"
+
+
+def test_read_only_denies_test_job(store, running_service):
+    controller = Controller(
+        store, running_service, identity=OPERATOR, operators={"alice"}, read_only=True
+    )
+
+    outcome = controller.create_test_job()
+
+    assert outcome.ok is False
+    assert store.page() == []
+
+
+def test_status_allowed_for_non_operator(store, running_service):
+    controller = Controller(
+        store, running_service, identity=OPERATOR, operators={"someone-else"}
+    )
+
+    outcome = controller.status()
+
+    entry = latest_audit(store)
+    assert outcome.ok is True
+    assert outcome.data.state == "running"
+    assert entry.action == "status"
+    assert entry.outcome == "allowed"
+
+
+def test_default_operator_is_database_creator(store, running_service):
+    creator = read_meta(store.db, "created_by")
+
+    controller = Controller(store, running_service, identity=OPERATOR)
+
+    assert creator
+    assert controller.operators == {creator}
+    assert "database creator" in controller.operators_source
+
+
+def test_operator_cancel_of_queued_job(store):
+    controller = Controller(store, None, identity=OPERATOR, operators={"alice"})
+    job_id = store.enqueue("work", delay=3600).job_id
+
+    outcome = controller.cancel(job_id)
+
+    entry = latest_audit(store)
+    assert outcome.ok is True
+    assert store.get(job_id).state.value == "cancelled"
+    assert entry.action == "cancel"
+    assert entry.target == f"job {job_id}"
+
+
+def test_stop_without_service_fails_and_is_audited(store):
+    controller = Controller(store, None, identity=OPERATOR, operators={"alice"})
+
+    outcome = controller.stop()
+
+    assert outcome.ok is False
+    assert "no worker runs in this process" in outcome.message
+    assert latest_audit(store).outcome == "failed"
