@@ -177,7 +177,7 @@ class JobService:
         self._control_lock = threading.RLock()
         self._state_lock = threading.Lock()
         self._wakeup = threading.Condition()
-        # How many times wake() ran; guarded by _wakeup. A worker compares it
+        # Number of wake() calls, guarded by _wakeup. A worker compares it
         # across its claim so a wake-up that lands before it waits is not lost.
         self._wake_count = 0
         self._state = "stopped"
@@ -687,9 +687,9 @@ class JobService:
                 self._backoff(active.ctx.attempt),
                 attempt=active.ctx.attempt,
             )
-            # Signal the handler only now: a handler that returns as soon as it
-            # sees the signal must find the timeout recorded, so its result is
-            # discarded.
+            # Signal the handler only after recording the timeout. A handler
+            # that returns at once on the signal then finds its attempt already
+            # failed, so its result is discarded.
             active.ctx.cancel_event.set()
             logger.warning(
                 "job %s timed out after %gs on run %s: %s",

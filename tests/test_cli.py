@@ -57,7 +57,7 @@ def run_jobq(
     )
 
 
-def wait_until(condition: Callable[[], object], timeout: float, what: str):
+def wait_until(condition: Callable[[], object], timeout: float, description: str):
     """Poll `condition` until it returns a true value or `timeout` seconds pass."""
     deadline = time.monotonic() + timeout
     while True:
@@ -65,18 +65,18 @@ def wait_until(condition: Callable[[], object], timeout: float, what: str):
         if value:
             return value
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+            pytest.fail(f"timed out after {timeout}s waiting for {description}")
         time.sleep(0.05)
 
 
 @pytest.fixture
 def spawn(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen]]:
-    """Start `jobq` processes logging to files in tmp_path; kill them at teardown."""
+    """Start `jobq` processes that log into tmp_path, and kill them at teardown."""
     processes: list[subprocess.Popen] = []
     logs = []
 
     def start(*args: object, log_name: str) -> subprocess.Popen:
-        log = open(tmp_path / log_name, "wb")  # noqa: SIM115 - closed at teardown
+        log = open(tmp_path / log_name, "wb")
         logs.append(log)
         process = subprocess.Popen(
             [*JOBQ, *(str(arg) for arg in args)],
@@ -182,11 +182,13 @@ def test_db_option_after_subcommand(tmp_path):
     db = tmp_path / "jobs.db"
 
     enqueued = run_jobq("enqueue", "noop", "--db", db, cwd=tmp_path)
-    shown = run_jobq("job", enqueued.stdout.strip(), "--json", "--db", db, cwd=tmp_path)
+    job_output = run_jobq(
+        "job", enqueued.stdout.strip(), "--json", "--db", db, cwd=tmp_path
+    )
 
-    job = json.loads(shown.stdout)
+    job = json.loads(job_output.stdout)
     assert enqueued.returncode == 0, enqueued.stderr
-    assert shown.returncode == 0, shown.stderr
+    assert job_output.returncode == 0, job_output.stderr
     assert job["handler"] == "noop"
     assert [event["kind"] for event in job["events"]] == ["enqueued"]
 

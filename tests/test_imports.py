@@ -1,4 +1,4 @@
-"""The core must import without Textual, so workers and scripts start fast."""
+"""Importing the core must not load Textual, which only the dashboard needs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Payloads and results survive the database exactly; previews are terminal-safe."""
+"""Exact round trips of payloads and results, and terminal-safe previews."""
 
 from __future__ import annotations
 
@@ -109,7 +109,8 @@ def test_circular_payload_raises_at_enqueue(store):
 
 
 def test_oversized_payload_raises_at_enqueue(store):
-    # Each "\u00e9" is six ASCII characters once escaped: 18 MB of JSON.
+    # Escaped as ASCII, each "\u00e9" takes six characters: 18 MiB of JSON, over
+    # the 16 MiB limit.
     with pytest.raises(InvalidJobError, match="limit"):
         store.enqueue("work", "\u00e9" * (3 * 1024 * 1024))
 

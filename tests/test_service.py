@@ -16,7 +16,7 @@ from jobq_tui.store import JobRecord, JobStore
 WORKER_PREFIX = "jobq-worker-"
 
 
-def wait_until(condition: Callable[[], object], timeout: float, what: str):
+def wait_until(condition: Callable[[], object], timeout: float, description: str):
     """Poll `condition` until it returns a true value or `timeout` seconds pass."""
     deadline = time.monotonic() + timeout
     while True:
@@ -24,7 +24,7 @@ def wait_until(condition: Callable[[], object], timeout: float, what: str):
         if value:
             return value
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+            pytest.fail(f"timed out after {timeout}s waiting for {description}")
         time.sleep(0.01)
 
 
@@ -54,7 +54,7 @@ def non_daemon_threads() -> set[threading.Thread]:
 
 @pytest.fixture
 def make_event() -> Iterator[Callable[[], threading.Event]]:
-    """Create events that blocked handlers wait on; all are set at teardown."""
+    """Create events for handlers to block on, and set them all at teardown."""
     created: list[threading.Event] = []
 
     def make() -> threading.Event:
@@ -176,7 +176,7 @@ def test_enqueue_unknown_handler_raises(make_service):
 
 
 def register_patient_handler(registry, started, saw_cancel):
-    """Register `patient`: it polls ctx.wait until cancelled, then stops early."""
+    """Register a `patient` handler that polls ctx.wait until its job is cancelled."""
 
     @registry.handler("patient")
     def patient(ctx):
@@ -281,8 +281,8 @@ def test_result_returned_on_timeout_signal_is_discarded(make_service, registry, 
             completed.set()
 
     def fail_after_a_completion(*args, **kwargs):
-        # A handler already told of its timeout gets 0.5 s to finish first.
-        # A handler not told yet is still in ctx.wait and cannot.
+        # A handler already signalled about its timeout gets 0.5 s to finish
+        # first. A handler not signalled yet is still in ctx.wait and cannot.
         completed.wait(0.5)
         return fail(*args, **kwargs)
 

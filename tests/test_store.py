@@ -152,20 +152,20 @@ def job_snapshot(store: JobStore, job_id: int):
 
 @pytest.mark.parametrize("call", GUARDED_CALLS.values(), ids=GUARDED_CALLS.keys())
 def test_transition_with_wrong_run_id_changes_nothing(store, call):
-    transition, refused = call
+    transition, rejected = call
     job_id = store.enqueue("work").job_id
     claim_one(store, "run-a")
     before = job_snapshot(store, job_id)
 
     outcome = transition(store, job_id, "run-b")
 
-    assert outcome is refused
+    assert outcome is rejected
     assert job_snapshot(store, job_id) == before
 
 
 @pytest.mark.parametrize("call", GUARDED_CALLS.values(), ids=GUARDED_CALLS.keys())
 def test_transition_after_reclaim_changes_nothing(timed_store, clock, call):
-    transition, refused = call
+    transition, rejected = call
     job_id = timed_store.enqueue("work").job_id
     claim_one(timed_store, "run-a", lease=5)
     clock.advance(6)
@@ -174,13 +174,13 @@ def test_transition_after_reclaim_changes_nothing(timed_store, clock, call):
 
     outcome = transition(timed_store, job_id, "run-a")
 
-    assert outcome is refused
+    assert outcome is rejected
     assert job_snapshot(timed_store, job_id) == before
 
 
 @pytest.mark.parametrize("call", GUARDED_CALLS.values(), ids=GUARDED_CALLS.keys())
 def test_transition_after_reclaim_leaves_new_owner(timed_store, clock, call):
-    transition, refused = call
+    transition, rejected = call
     job_id = timed_store.enqueue("work").job_id
     claim_one(timed_store, "run-a", lease=5)
     clock.advance(6)
@@ -190,7 +190,7 @@ def test_transition_after_reclaim_leaves_new_owner(timed_store, clock, call):
 
     outcome = transition(timed_store, job_id, "run-a")
 
-    assert outcome is refused
+    assert outcome is rejected
     assert job_snapshot(timed_store, job_id) == before
     assert before[0].run_id == "run-b"
 
@@ -204,10 +204,10 @@ def test_transition_for_earlier_attempt_changes_nothing(store, call):
     claim_one(store, "run-a")
     before = job_snapshot(store, job_id)
 
-    transition, refused = call
+    transition, rejected = call
     outcome = transition(store, job_id, "run-a", attempt=1)
 
-    assert outcome is refused
+    assert outcome is rejected
     assert job_snapshot(store, job_id) == before
 
 

@@ -20,6 +20,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
@@ -238,14 +239,18 @@ class JobqApp(App[int]):
             store.db.close()
 
     def on_jobq_app_data_loaded(self, message: DataLoaded) -> None:
-        if message.snapshot is not None:
-            self.snapshot = message.snapshot
-            self.load_error = None
-            self.updated_at = self.now()
-            self._apply_snapshot(message.snapshot)
-        else:
-            self.load_error = message.error
-        self._update_banner()
+        try:
+            if message.snapshot is not None:
+                self.snapshot = message.snapshot
+                self.load_error = None
+                self.updated_at = self.now()
+                self._apply_snapshot(message.snapshot)
+            else:
+                self.load_error = message.error
+            self._update_banner()
+        except NoMatches:
+            # A refresh that lands while the app shuts down finds no widgets.
+            return
         self._schedule_refresh()
 
     def _schedule_refresh(self) -> None:
@@ -345,6 +350,12 @@ class JobqApp(App[int]):
         self.query_one("#table-status", Static).update(Text("  ·  ".join(parts)))
 
     def _update_banner(self) -> None:
+        try:
+            self._show_banner()
+        except NoMatches:
+            return
+
+    def _show_banner(self) -> None:
         snapshot = self.snapshot
         view = banner_view(
             snapshot.status if snapshot else None,

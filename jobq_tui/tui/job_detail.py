@@ -72,6 +72,8 @@ class JobDetailScreen(Screen[None]):
             controller.store.db.close()
 
     def on_job_detail_screen_loaded(self, message: Loaded) -> None:
+        if not self.is_attached:
+            return
         content = self.query_one("#detail-content", Static)
         if message.error is not None:
             content.update(Text(f"▲ {message.error}"))
