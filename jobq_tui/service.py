@@ -98,6 +98,7 @@ class WorkerStatus:
     heartbeat_at: float | None
     message: str = ""
     abandoned_jobs: list[int] = field(default_factory=list)
+    heartbeat_interval: float = 5.0
 
     @property
     def is_running(self) -> bool:
@@ -324,6 +325,7 @@ class JobService:
                 heartbeat_at=None,
                 message=message,
                 abandoned_jobs=abandoned,
+                heartbeat_interval=self.config.heartbeat,
             )
         with run.lock:
             running = sorted(run.active)
@@ -343,6 +345,7 @@ class JobService:
             heartbeat_at=run.heartbeat_at,
             message=message,
             abandoned_jobs=abandoned,
+            heartbeat_interval=self.config.heartbeat,
         )
 
     def hurry_stop(self) -> None:

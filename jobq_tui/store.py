@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import peewee as pw
+
 from .db import Database
 from .errors import InvalidJobError, JobNotFoundError
 from .models import JobState
@@ -224,12 +226,21 @@ class JobStore:
             timeout,
             unique_key,
         )
-        with self.db.write():
-            if unique_key is not None:
-                existing = self._live_job_with_key(unique_key)
-                if existing is not None:
-                    return EnqueueResult(existing, created=False)
-            job_id = self._insert_job(row)
+        try:
+            with self.db.write():
+                if unique_key is not None:
+                    existing = self._live_job_with_key(unique_key)
+                    if existing is not None:
+                        return EnqueueResult(existing, created=False)
+                job_id = self._insert_job(row)
+        except pw.IntegrityError:
+            # PostgreSQL does not serialise writers the way BEGIN IMMEDIATE
+            # does, so two enqueues can pass the check; the unique index
+            # rejects the second, which then returns the first.
+            existing = self._live_job_with_key(unique_key) if unique_key else None
+            if existing is None:
+                raise
+            return EnqueueResult(existing, created=False)
         logger.debug("enqueued job %s (%s)", job_id, handler)
         return EnqueueResult(job_id, created=True)
 

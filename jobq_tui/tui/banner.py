@@ -58,6 +58,19 @@ def banner_view(
             f"▲ Status is stale: last read {age(now - updated_at)} ago", "error"
         )
 
+    heartbeat_late = (
+        status.state == "running"
+        and status.heartbeat_at is not None
+        and now - status.heartbeat_at > 3 * status.heartbeat_interval
+    )
+    if heartbeat_late:
+        last = age(now - status.heartbeat_at)
+        return BannerView(
+            f"▲ Job Worker heartbeat is late: last one {last} ago "
+            f"(every {status.heartbeat_interval:g}s expected) · {updated}",
+            "error",
+        )
+
     if status.state == "running":
         threads = f"{status.threads_alive}/{status.threads_configured} threads"
         warning = ""
@@ -71,9 +84,9 @@ def banner_view(
         )
 
     if status.state == "stopping":
-        running = len(status.running_jobs)
+        still = plural(len(status.running_jobs), "job", "jobs")
         return BannerView(
-            f"◐ Job Worker is stopping… · {running} jobs still running · {updated}",
+            f"◐ Job Worker is stopping… · {still} still running · {updated}",
             "stopping",
         )
 
