@@ -90,6 +90,13 @@ def _common_options(suppress: bool) -> argparse.ArgumentParser:
         "(default: jobq.db in the user data directory; env JOBQ_DB)",
     )
     group.add_argument(
+        "--config",
+        metavar="PATH",
+        default=default,
+        help="TOML config file (default: jobq.toml in the user config directory, "
+        "if it exists)",
+    )
+    group.add_argument(
         "--handlers",
         metavar="MODULE",
         action="append",

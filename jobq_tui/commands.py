@@ -11,9 +11,10 @@ import signal
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
+from .config import Config, load_config
 from .control import Controller
 from .db import Database, open_database
 from .errors import JobqError, UnknownHandlerError
@@ -29,8 +30,10 @@ BURST_CHECK_SECONDS = 0.2
 
 def run_command(args: argparse.Namespace) -> int:
     """Dispatch parsed arguments; return the exit code."""
+    config = load_config(getattr(args, "config", None))
+    args.settings = config
     load_handler_modules(args.handlers or [])
-    database = open_database(args.db)
+    database = open_database(args.db or config.database)
     try:
         if args.command is None:
             if args.worker_only:
@@ -58,21 +61,46 @@ def load_handler_modules(modules: list[str]) -> None:
 
 
 def service_config(args: argparse.Namespace) -> ServiceConfig:
-    """Build the worker settings from command-line flags."""
+    """Build the worker settings: flags first, then the config file, then defaults."""
+    config: Config = getattr(args, "settings", None) or Config()
     settings: dict[str, Any] = {}
     for key in ("concurrency", "lease", "heartbeat", "drain_timeout", "name"):
         value = getattr(args, key, None)
+        if value is None:
+            value = getattr(config, key, None)
         if value is not None:
             settings[key] = value
     if getattr(args, "queues", None):
         settings["queues"] = tuple(
             q.strip() for q in args.queues.split(",") if q.strip()
         )
+    elif config.queues:
+        settings["queues"] = config.queues
     if "heartbeat" not in settings and "lease" in settings:
         settings["heartbeat"] = min(ServiceConfig.heartbeat, settings["lease"] / 3)
     config = ServiceConfig(**settings)
     config.validate()
     return config
+
+
+def make_controller(
+    args: argparse.Namespace,
+    store: JobStore,
+    service: JobService | None = None,
+    *,
+    read_only: bool = False,
+) -> Controller:
+    """Build the control layer with the operators from the config file."""
+    config: Config = getattr(args, "settings", None) or Config()
+    if config.operators is None:
+        return Controller(store, service, read_only=read_only)
+    return Controller(
+        store,
+        service,
+        operators=set(config.operators),
+        read_only=read_only,
+        operators_source=f"the operators list of {config.path}",
+    )
 
 
 # -- worker and dashboard ---------------------------------------------------------
@@ -130,8 +158,9 @@ def run_dashboard(args: argparse.Namespace, database: Database) -> int:
         None if args.no_worker else JobService(database, config=service_config(args))
     )
     store = service.store if service else JobStore(database)
-    controller = Controller(store, service, read_only=args.read_only)
-    app = JobqApp(controller, refresh_interval=args.refresh or 1.0)
+    controller = make_controller(args, store, service, read_only=args.read_only)
+    refresh = args.refresh or args.settings.refresh_interval or 1.0
+    app = JobqApp(controller, refresh_interval=refresh)
     app.run()
     if service is not None and service.state != "stopped":
         if app.hangup:
@@ -236,17 +265,17 @@ def cmd_job(args: argparse.Namespace, store: JobStore) -> int:
 
 
 def cmd_cancel(args: argparse.Namespace, store: JobStore) -> int:
-    outcome = Controller(store).cancel(args.id)
+    outcome = make_controller(args, store).cancel(args.id)
     return _print_outcome(outcome)
 
 
 def cmd_retry(args: argparse.Namespace, store: JobStore) -> int:
-    outcome = Controller(store).retry(args.id)
+    outcome = make_controller(args, store).retry(args.id)
     return _print_outcome(outcome)
 
 
 def cmd_prune(args: argparse.Namespace, store: JobStore) -> int:
-    outcome = Controller(store).prune(args.older_than * 86400)
+    outcome = make_controller(args, store).prune(args.older_than * 86400)
     return _print_outcome(outcome)
 
 
@@ -340,9 +369,7 @@ def _job_summary_dict(job: Any) -> dict[str, Any]:
 def _iso(timestamp: float | None) -> str:
     if timestamp is None:
         return "-"
-    return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat(
-        timespec="seconds"
-    )
+    return datetime.fromtimestamp(timestamp, tz=UTC).isoformat(timespec="seconds")
 
 
 def _print_json(data: Any) -> None:

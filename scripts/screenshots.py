@@ -96,6 +96,11 @@ async def main() -> None:
             lambda app: getattr(app.screen, "detail", None) is not None,
         ),
         (
+            "audit-log",
+            ["t", "tab", "enter", "a"],
+            lambda app: getattr(app.screen, "entries", None),
+        ),
+        (
             "help",
             ["question_mark"],
             lambda app: type(app.screen).__name__ == "HelpScreen",

@@ -30,6 +30,7 @@ from ..control import Controller, Outcome
 from ..models import JobState
 from ..store import JobSummary
 from ..views import DashboardSnapshot, read_snapshot
+from .audit import AuditScreen
 from .banner import BannerView, banner_view
 from .dialogs import ConfirmScreen, StatusScreen, WorkerControlsScreen
 from .format import (
@@ -130,6 +131,7 @@ class JobqApp(App[int]):
             )
             for number, (name, _) in enumerate(STATE_TABS, start=1)
         ],
+        Binding("a", "audit", "Audit log", id="audit"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("q", "quit_app", "Quit", id="quit"),
     ]
@@ -667,6 +669,9 @@ class JobqApp(App[int]):
         )
 
     # -- help, palette, quit -------------------------------------------------------
+
+    def action_audit(self) -> None:
+        self.push_screen(AuditScreen())
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.help_sections()))

@@ -7,6 +7,7 @@ import time
 from textual.widgets import DataTable
 
 from jobq_tui.models import JobState
+from jobq_tui.tui.audit import AuditScreen
 from jobq_tui.tui.dialogs import ConfirmScreen, StatusScreen, WorkerControlsScreen
 from jobq_tui.tui.help import HelpScreen
 from jobq_tui.tui.job_detail import JobDetailScreen
@@ -295,3 +296,47 @@ async def test_quit_stops_worker(make_app, seeded):
         await pilot.press("q")
         await wait_for(pilot, lambda: app.controller.service.state == "stopped")
     assert app.return_code == 0
+
+
+async def test_read_only_flag_disables_controls(make_app, seeded):
+    app = make_app(read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: worker_running(app))
+        await pilot.press("w")
+        await wait_for(pilot, lambda: isinstance(app.screen, WorkerControlsScreen))
+        options = app.screen.query_one("#controls-list")
+        disabled = {
+            options.get_option_at_index(i).id: options.get_option_at_index(i).disabled
+            for i in range(options.option_count)
+        }
+        reason = str(app.screen.query_one("#menu-reason").render())
+        await pilot.press("escape")
+
+        await pilot.press("t")
+        await wait_for(
+            pilot, lambda: any(s == "error" for s, _ in app.notifications_shown)
+        )
+
+        assert disabled["stop"] is True
+        assert disabled["status"] is False
+        assert "--read-only" in reason
+        assert "--read-only" in app.notifications_shown[-1][1]
+        assert app.controller.store.audit_entries()[0].outcome == "denied"
+        assert app.controller.store.counts()[JobState.QUEUED] == 3
+
+
+async def test_audit_screen_lists_entries(make_app, seeded):
+    app = make_app(operators={"someone-else"})
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: worker_running(app))
+        await pilot.press("x")
+        await wait_for(pilot, lambda: app.controller.store.audit_entries() != [])
+
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, AuditScreen))
+        await wait_for(pilot, lambda: app.screen.entries is not None)
+
+        table = app.screen.query_one("#audit", DataTable)
+        assert table.row_count == 1
+        assert "denied" in str(table.get_cell_at((0, 5)))
+        assert str(table.get_cell_at((0, 3))) == "stop"

@@ -82,3 +82,16 @@ def test_help(snap_compare, make_app, seeded):
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
 
     assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_audit_screen(snap_compare, make_app, seeded):
+    app = make_app(operators={"someone-else"})
+
+    async def ready(pilot):
+        await wait_for(pilot, lambda: worker_running(app))
+        await pilot.press("x")
+        await wait_for(pilot, lambda: app.controller.store.audit_entries() != [])
+        await pilot.press("a")
+        await wait_for(pilot, lambda: getattr(app.screen, "entries", None) is not None)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
