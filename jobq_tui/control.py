@@ -231,6 +231,9 @@ class Controller:
                 )
                 return Outcome.error(f"Not allowed: {reason}")
 
+        # The attempt is recorded before it runs, so a stop that never
+        # returns (the process is killed mid-drain) still leaves a record.
+        self._audit(action, target, "allowed", "")
         try:
             outcome = act()
         except JobqError as exc:
@@ -239,13 +242,12 @@ class Controller:
             logger.exception("%s on %s failed", action, target)
             outcome = Outcome.error(f"{action} failed: {type(exc).__name__}: {exc}")
 
-        self._audit(
-            action, target, "allowed" if outcome.ok else "failed", outcome.message
-        )
+        result = "succeeded" if outcome.ok else "failed"
+        self._audit(action, target, result, outcome.message)
         logger.info(
             "%s %s on %s by %s: %s",
             action,
-            "succeeded" if outcome.ok else "failed",
+            result,
             target,
             self.identity.user,
             outcome.message,

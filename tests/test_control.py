@@ -70,12 +70,15 @@ def test_operator_stop_is_allowed_and_audited(store, running_service):
 
     outcome = controller.stop()
 
-    entry = latest_audit(store)
+    result, attempt = store.audit_entries(limit=2)
     assert outcome.ok is True
     assert running_service.state == "stopped"
-    assert entry.action == "stop"
-    assert entry.outcome == "allowed"
-    assert entry.username == "alice"
+    assert attempt.action == "stop"
+    assert attempt.outcome == "allowed"
+    assert attempt.username == "alice"
+    assert result.action == "stop"
+    assert result.outcome == "succeeded"
+    assert result.message == outcome.message
 
 
 def test_read_only_denies_operator(store, running_service):
@@ -113,7 +116,7 @@ def test_status_allowed_for_non_operator(store, running_service):
     assert outcome.ok is True
     assert outcome.data.state == "running"
     assert entry.action == "status"
-    assert entry.outcome == "allowed"
+    assert entry.outcome == "succeeded"
 
 
 def test_default_operator_is_database_creator(store, running_service):

@@ -20,8 +20,13 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 100
 
-OUTCOME_STYLES = {"allowed": "green", "denied": "bold red", "failed": "yellow"}
-OUTCOME_GLYPHS = {"allowed": "✔", "denied": "⊘", "failed": "✖"}
+OUTCOME_STYLES = {
+    "allowed": "cyan",
+    "succeeded": "green",
+    "denied": "bold red",
+    "failed": "yellow",
+}
+OUTCOME_GLYPHS = {"allowed": "→", "succeeded": "✔", "denied": "⊘", "failed": "✖"}
 
 
 class AuditScreen(Screen[None]):
@@ -60,7 +65,7 @@ class AuditScreen(Screen[None]):
             ("host", "Host", 12),
             ("action", "Action", 15),
             ("target", "Target", 12),
-            ("outcome", "Outcome", 9),
+            ("outcome", "Outcome", 11),
             ("message", "Message", 40),
         ):
             table.add_column(label, key=key, width=width)
