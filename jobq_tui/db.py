@@ -14,10 +14,10 @@ import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 import peewee as pw
 import platformdirs
@@ -37,6 +37,8 @@ SQLITE_PRAGMAS = {
     "foreign_keys": 0,
 }
 
+_SERVER_NOW = "EXTRACT(EPOCH FROM clock_timestamp())::float8"
+_SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _NAMED_PARAM = re.compile(r"(?<!:):([a-z_][a-z0-9_]*)")
 
 
@@ -53,7 +55,15 @@ class Database:
     url: str
     is_postgres: bool
     path: Path | None = None
+    server_clock: bool = True
     _sql_cache: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def with_client_clock(self) -> Database:
+        """Return a view of this database whose `:now` is the caller's clock.
+
+        Tests that inject a clock use it; on SQLite it changes nothing.
+        """
+        return replace(self, server_clock=False, _sql_cache={})
 
     def sql(self, text: str) -> str:
         """Convert SQL written with `:name` parameters to the driver's style.
@@ -65,7 +75,9 @@ class Database:
         if cached is not None:
             return cached
         if self.is_postgres:
-            converted = text.replace(":now", "EXTRACT(EPOCH FROM clock_timestamp())")
+            converted = text
+            if self.server_clock:
+                converted = text.replace(":now", _SERVER_NOW)
             converted = _NAMED_PARAM.sub(r"%(\1)s", converted)
         else:
             converted = text
@@ -205,13 +217,28 @@ def _open_postgres(url: str) -> Database:
         ) from None
 
     parsed = urlparse(url)
+    query = parse_qs(parsed.query)
+    unknown = sorted(set(query) - {"schema"})
+    if unknown:
+        raise DatabaseConfigError(
+            f"unknown parameter {unknown[0]!r} in {_redact(url)}: only ?schema=NAME "
+            "is understood"
+        )
+    extra: dict[str, Any] = {}
+    schema = query.get("schema", [None])[0]
+    if schema is not None:
+        if not _SCHEMA_NAME.match(schema):
+            raise DatabaseConfigError(
+                f"schema name {schema!r} is invalid: use letters, digits and '_'"
+            )
+        extra["options"] = f"-c search_path={schema}"
     peewee_db = pw.PostgresqlDatabase(
         (parsed.path or "/").lstrip("/") or None,
         user=unquote(parsed.username) if parsed.username else None,
         password=unquote(parsed.password) if parsed.password else None,
         host=parsed.hostname or None,
         port=parsed.port or None,
-        autorollback=True,
+        **extra,
     )
     try:
         peewee_db.connect(reuse_if_open=True)
@@ -220,6 +247,8 @@ def _open_postgres(url: str) -> Database:
         raise DatabaseConfigError(
             f"cannot connect to PostgreSQL at {_redact(url)}: {first_line}"
         ) from None
+    if schema is not None:
+        peewee_db.execute_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
     return Database(peewee_db, url=url, is_postgres=True)
 
 

@@ -196,7 +196,9 @@ class JobStore:
     """Queries over one database. Safe to share between threads."""
 
     def __init__(self, database: Database, clock: Clock = time.time):
-        self.db = database
+        # PostgreSQL compares times with the server clock unless a caller
+        # injects its own clock, as tests do to step through time.
+        self.db = database if clock is time.time else database.with_client_clock()
         self.clock = clock
 
     # -- enqueue -----------------------------------------------------------

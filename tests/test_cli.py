@@ -21,6 +21,10 @@ from jobq_tui.store import JobStore
 
 JOBQ = [sys.executable, "-m", "jobq_tui.cli"]
 
+# The CLI runs the same code on both backends; these tests drive it through
+# a SQLite file path, and the store tests cover PostgreSQL.
+pytestmark = pytest.mark.sqlite_only("the CLI tests pass a SQLite file path")
+
 
 def subcommand_parsers() -> dict[str, argparse.ArgumentParser]:
     parser = build_parser()

@@ -506,6 +506,7 @@ def test_prune_deletes_only_old_finished_jobs(timed_store, clock):
     assert event_kinds(timed_store, recent) == ["enqueued", "claimed", "succeeded"]
 
 
+@pytest.mark.sqlite_only("counts statements with sqlite3's trace callback")
 def test_prune_works_in_batches(database, timed_store, clock):
     for _ in range(5):
         finish_job(timed_store, JobState.SUCCEEDED)

@@ -156,3 +156,10 @@ def worker_stopped(app: JobqApp) -> bool:
         and snapshot.status is not None
         and snapshot.status.state == "stopped"
     )
+
+
+@pytest.fixture
+def backend() -> str:
+    """Dashboard tests run on SQLite: they pin the clock, which PostgreSQL's
+    lease arithmetic ignores because it uses the server clock."""
+    return "sqlite"
