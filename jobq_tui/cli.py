@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -18,6 +19,8 @@ from typing import NoReturn
 import platformdirs
 
 from .errors import JobqError
+from .payloads import printable
+from .store import MAX_PRIORITY, MIN_PRIORITY
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +56,22 @@ def non_negative_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value < 0 or value != value:
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    if value < 0:
         raise argparse.ArgumentTypeError(f"{text} is negative: pass 0 or more")
+    return value
+
+
+def priority_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not MIN_PRIORITY <= value <= MAX_PRIORITY:
+        raise argparse.ArgumentTypeError(
+            f"{value} is out of range: use {MIN_PRIORITY} to {MAX_PRIORITY}"
+        )
     return value
 
 
@@ -190,7 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--queue", default="default", help="queue name (default: default)"
     )
     enqueue.add_argument(
-        "--priority", type=int, default=0, help="higher runs first (default 0)"
+        "--priority",
+        type=priority_int,
+        default=0,
+        help="higher runs first (default 0)",
     )
     enqueue.add_argument(
         "--delay",
@@ -274,6 +294,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class EscapingFormatter(logging.Formatter):
+    """Formats log records with control characters escaped, line by line.
+
+    Job errors are untrusted text; escaped, they cannot move the cursor or
+    recolour the terminal that shows the log.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return "\n".join(printable(line) for line in text.split("\n"))
+
+
 def default_log_path() -> Path:
     """Return the dashboard's log file in the user log directory."""
     return Path(platformdirs.user_log_dir("jobq")) / "jobq.log"
@@ -292,7 +324,7 @@ def configure_logging(level: str, log_file: str | Path | None) -> None:
         fd = os.open(path, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600)
         os.close(fd)
         handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.setFormatter(EscapingFormatter(LOG_FORMAT))
     root.addHandler(handler)
     root.setLevel(level)
 
@@ -322,6 +354,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .commands import run_command
 
         return run_command(args)
+    except BrokenPipeError:
+        # The reader went away (`jobq jobs | head`): stop quietly, as cat does.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except JobqError as exc:
         print(f"jobq: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -265,12 +265,17 @@ def cmd_job(args: argparse.Namespace, store: JobStore) -> int:
 
 
 def cmd_cancel(args: argparse.Namespace, store: JobStore) -> int:
+    store.get(args.id)  # a missing job is a usage error: exit 2, no audit entry
     outcome = make_controller(args, store).cancel(args.id)
     return _print_outcome(outcome)
 
 
 def cmd_retry(args: argparse.Namespace, store: JobStore) -> int:
+    store.get(args.id)  # a missing job is a usage error: exit 2, no audit entry
     outcome = make_controller(args, store).retry(args.id)
+    if outcome.ok and outcome.severity == "warning":
+        print(outcome.message, file=sys.stderr)
+        return 1
     return _print_outcome(outcome)
 
 

@@ -145,4 +145,47 @@ class AuditEntry(BaseModel):
         table_name = "jobq_audit"
 
 
-ALL_MODELS = (Meta, Job, JobEvent, WorkerRun, AuditEntry)
+class Worker(BaseModel):
+    """One worker process: alive across its runs, running or paused, until it exits.
+
+    Other processes find it here to send control requests.
+    """
+
+    worker_id = pw.CharField(max_length=64, primary_key=True)
+    name = pw.CharField(max_length=200)
+    host = pw.CharField(max_length=255)
+    pid = pw.IntegerField()
+    concurrency = pw.IntegerField()
+    queues = pw.TextField(default="")
+    handlers = pw.TextField(default="")
+    state = pw.CharField(max_length=16)
+    run_id = pw.CharField(max_length=64, null=True)
+    heartbeat_interval = pw.DoubleField()
+    started_at = pw.DoubleField()
+    heartbeat_at = pw.DoubleField()
+    exited_at = pw.DoubleField(null=True)
+
+    class Meta:
+        table_name = "jobq_worker"
+        indexes = ((("exited_at", "heartbeat_at"), False),)
+
+
+class ControlRequest(BaseModel):
+    """A start, stop, restart or exit request for a worker in another process."""
+
+    id = pw.AutoField()
+    worker_id = pw.CharField(max_length=64)
+    action = pw.CharField(max_length=16)
+    requested_by = pw.CharField(max_length=200)
+    requested_at = pw.DoubleField()
+    state = pw.CharField(max_length=16, default="pending")
+    acknowledged_at = pw.DoubleField(null=True)
+    finished_at = pw.DoubleField(null=True)
+    message = pw.TextField(default="")
+
+    class Meta:
+        table_name = "jobq_control_request"
+        indexes = ((("worker_id", "state", "id"), False),)
+
+
+ALL_MODELS = (Meta, Job, JobEvent, WorkerRun, AuditEntry, Worker, ControlRequest)

@@ -608,6 +608,15 @@ class JobService:
                 job.attempt,
                 error,
             )
+        elif outcome == "cancelled":
+            logger.info(
+                "job %s attempt %s failed on run %s and was cancelled, not retried, "
+                "because its cancellation was requested: %s",
+                job.id,
+                job.attempt,
+                run.run_id,
+                error,
+            )
         else:
             logger.warning(
                 "job %s failed on run %s, which no longer owns it: outcome discarded",

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import peewee as pw
@@ -27,6 +28,9 @@ logger = logging.getLogger(__name__)
 Clock = Callable[[], float]
 
 MAX_ERROR_CHARS = 2_000
+# A 32-bit range, so the column means the same on SQLite and PostgreSQL.
+MIN_PRIORITY = -(2**31)
+MAX_PRIORITY = 2**31 - 1
 PRUNE_BATCH = 1_000
 
 _SUMMARY_COLUMNS = (
@@ -147,6 +151,7 @@ class ReclaimReport:
 
     requeued: list[int]
     failed: list[int]
+    cancelled: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -284,7 +289,7 @@ class JobStore:
             "payload": payload_json,
             "preview": preview_text(payload_json),
             "priority": priority,
-            "run_at": run_at if run_at is not None else now + delay,
+            "run_at": _checked_run_at(run_at) if run_at is not None else now + delay,
             "max_attempts": max_attempts,
             "timeout": timeout,
             "unique_key": unique_key,
@@ -334,6 +339,7 @@ class JobStore:
                 "started_at = :now, progress = 0, progress_message = '' "
                 "WHERE id IN (SELECT id FROM jobq_job WHERE state = 'queued' "
                 f"AND queue IN ({queue_list}) AND run_at <= :now "
+                "AND cancel_requested = FALSE "
                 f"ORDER BY priority DESC, run_at, id LIMIT :limit{lock}) "
                 "RETURNING id, handler, payload, attempts, max_attempts, timeout, "
                 "queue",
@@ -385,8 +391,9 @@ class JobStore:
     ) -> str | None:
         """Record a failed attempt: requeue after `retry_delay`, or fail for good.
 
-        `retry_delay` None means no retry. Returns "retried", "failed", or None
-        when this run no longer owns the job.
+        `retry_delay` None means no retry. Returns "retried", "failed",
+        "cancelled" (a retry was due but the job's cancellation was requested),
+        or None when this run no longer owns the job.
         """
         params = {
             "id": job_id,
@@ -407,9 +414,14 @@ class JobStore:
                 return None
             attempts, max_attempts = attempts_row
             if retry_delay is not None and attempts < max_attempts:
+                if self._cancel_instead_of_requeue(
+                    f"id = :id AND run_id = :run_id{guard}", params, run_id
+                ):
+                    return "cancelled"
                 sql = (
                     "UPDATE jobq_job SET state = 'queued', run_id = NULL, "
-                    "lease_expires_at = NULL, run_at = :now + :delay, error = :error, "
+                    "progress = 0, progress_message = '', lease_expires_at = NULL, "
+                    "run_at = :now + :delay, error = :error, "
                     "traceback = :tb WHERE id = :id AND run_id = :run_id "
                     f"AND state = 'running'{guard}"
                 )
@@ -454,14 +466,19 @@ class JobStore:
         """Put a running job back in the queue without spending an attempt.
 
         A worker that stops before the job finished calls this, so the job
-        runs again on another worker as soon as one is free.
+        runs again on another worker as soon as one is free. A job whose
+        cancellation was requested is cancelled instead; this still returns True.
         """
         params = {"id": job_id, "run_id": run_id, "now": self.clock()}
         guard = _attempt_guard(attempt, params)
         with self.db.write():
+            if self._cancel_instead_of_requeue(
+                f"id = :id AND run_id = :run_id{guard}", params, run_id
+            ):
+                return True
             row = self.db.execute(
-                "UPDATE jobq_job SET state = 'queued', run_id = NULL, "
-                "lease_expires_at = NULL, run_at = :now, "
+                "UPDATE jobq_job SET state = 'queued', run_id = NULL, progress = 0, "
+                "progress_message = '', lease_expires_at = NULL, run_at = :now, "
                 "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END "
                 f"WHERE id = :id AND run_id = :run_id AND state = 'running'{guard} "
                 "RETURNING attempts",
@@ -515,6 +532,9 @@ class JobStore:
         """
         params = {"now": self.clock(), "by": reclaimed_by}
         with self.db.write():
+            cancelled = self._cancel_instead_of_requeue(
+                "lease_expires_at < :now", params, reclaimed_by
+            )
             lost = self.db.execute(
                 "UPDATE jobq_job SET state = 'failed', finished_at = :now, "
                 "lease_expires_at = NULL, error = 'worker lost: the lease expired "
@@ -536,7 +556,8 @@ class JobStore:
                 (job_id, owners.get(job_id), attempts)
                 for job_id, attempts in self.db.execute(
                     "UPDATE jobq_job SET state = 'queued', run_id = NULL, "
-                    "lease_expires_at = NULL, run_at = :now WHERE state = 'running' "
+                    "progress = 0, progress_message = '', lease_expires_at = NULL, "
+                    "run_at = :now WHERE state = 'running' "
                     "AND lease_expires_at < :now RETURNING id, attempts",
                     params,
                 ).fetchall()
@@ -571,7 +592,15 @@ class JobStore:
                 old_run,
                 attempts,
             )
-        return ReclaimReport([r[0] for r in requeued], [r[0] for r in lost])
+        for job_id in cancelled:
+            logger.info(
+                "job %s cancelled after its lease expired: its cancellation was "
+                "requested",
+                job_id,
+            )
+        return ReclaimReport(
+            [r[0] for r in requeued], [r[0] for r in lost], cancelled
+        )
 
     # -- cancellation and retry ---------------------------------------------
 
@@ -627,6 +656,29 @@ class JobStore:
                 f"job {job_id} not found: check the id with `jobq jobs`"
             )
         return False
+
+    def _cancel_instead_of_requeue(
+        self, where: str, params: dict[str, Any], by: str | None
+    ) -> list[int]:
+        """Cancel the running jobs matching `where` whose cancellation was requested.
+
+        Runs inside the write transaction of every path that would put a
+        running job back in the queue (release, retry, reclaim), so a request
+        acknowledged as "requested" never lets the job run again.
+        """
+        rows = self.db.execute(
+            "UPDATE jobq_job SET state = 'cancelled', run_id = NULL, "
+            "finished_at = :now, lease_expires_at = NULL, error = "
+            "'cancelled: the request was honoured instead of running the job again' "
+            f"WHERE state = 'running' AND cancel_requested = TRUE AND {where} "
+            "RETURNING id, attempts",
+            params,
+        ).fetchall()
+        for job_id, attempts in rows:
+            self._add_event(
+                job_id, "cancelled", by, attempts, "cancelled instead of requeued"
+            )
+        return [row[0] for row in rows]
 
     def cancel_requests(self, run_id: str) -> list[int]:
         """Return ids of jobs `run_id` runs whose cancellation was requested."""
@@ -943,6 +995,20 @@ def _row_options(options: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
+def _checked_run_at(run_at: Any) -> float:
+    if not _finite_number(run_at):
+        raise InvalidJobError(f"run_at {run_at!r} is invalid: pass epoch seconds")
+    return float(run_at)
+
+
+def _finite_number(value: Any) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
+
+
 def _validate_options(
     handler: str,
     queue: str,
@@ -969,8 +1035,14 @@ def _validate_options(
         )
     if isinstance(priority, bool) or not isinstance(priority, int):
         raise InvalidJobError(f"priority {priority!r} is not an integer")
-    if not isinstance(delay, (int, float)) or delay < 0 or delay != delay:
-        raise InvalidJobError(f"delay {delay!r} is invalid: pass 0 or more seconds")
+    if not MIN_PRIORITY <= priority <= MAX_PRIORITY:
+        raise InvalidJobError(
+            f"priority {priority} is out of range: use {MIN_PRIORITY} to {MAX_PRIORITY}"
+        )
+    if not _finite_number(delay) or delay < 0:
+        raise InvalidJobError(
+            f"delay {delay!r} is invalid: pass a finite number of seconds, 0 or more"
+        )
     if (
         isinstance(max_attempts, bool)
         or not isinstance(max_attempts, int)
@@ -979,7 +1051,7 @@ def _validate_options(
         raise InvalidJobError(
             f"max_attempts {max_attempts!r} is invalid: pass 1 or more"
         )
-    if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
+    if timeout is not None and (not _finite_number(timeout) or timeout <= 0):
         raise InvalidJobError(
             f"timeout {timeout!r} is invalid: pass a positive number of seconds"
         )

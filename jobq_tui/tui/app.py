@@ -51,8 +51,8 @@ PAGE_SIZE = 100
 
 # After a hang-up, running jobs get this long before they go back to the
 # queue, and Textual this much longer to shut down before the process exits.
-HANGUP_DRAIN_SECONDS = 1.0
-HANGUP_GRACE_SECONDS = 0.5
+HANGUP_DRAIN_SECONDS = 0.5
+HANGUP_GRACE_SECONDS = 0.2
 
 STATE_TABS: tuple[tuple[str, JobState | None], ...] = (
     ("all", None),
@@ -106,7 +106,7 @@ class JobqApp(App[int]):
         Binding("p", "toggle_pause", "Pause", id="pause"),
         Binding("ctrl+r", "refresh_now", "Refresh now", show=False, id="refresh"),
         Binding(
-            "bracketright",
+            "right_square_bracket",
             "next_page",
             "Older page",
             show=False,
@@ -114,7 +114,7 @@ class JobqApp(App[int]):
             id="next-page",
         ),
         Binding(
-            "bracketleft",
+            "left_square_bracket",
             "previous_page",
             "Newer page",
             show=False,
@@ -340,7 +340,7 @@ class JobqApp(App[int]):
         snapshot = self.snapshot
         parts = [f"page {len(self.page_cursors)}"]
         if snapshot is not None:
-            parts.append(f"{len(snapshot.jobs)} rows")
+            parts.append(plural(len(snapshot.jobs), "row", "rows"))
             if snapshot.has_more:
                 parts.append("] older page")
         if len(self.page_cursors) > 1:
@@ -521,10 +521,15 @@ class JobqApp(App[int]):
         drain = self._drain_timeout()
         if action in ("stop", "restart") and status is not None and status.is_running:
             verb = "Stop" if action == "stop" else "Restart"
-            if running_here:
+            if running_here == 1:
                 detail = (
-                    f"{plural(running_here, 'job is', 'jobs are')} running; they get "
-                    f"{drain:g} s to finish, then go back to the queue."
+                    f"1 job is running; it gets {drain:g} s to finish, then goes "
+                    "back to the queue."
+                )
+            elif running_here:
+                detail = (
+                    f"{running_here} jobs are running; they get {drain:g} s to "
+                    "finish, then go back to the queue."
                 )
             else:
                 detail = "No job is running in this worker."
@@ -628,6 +633,14 @@ class JobqApp(App[int]):
         if key is None:
             self.notify_text("Select a job first", "warning")
             return
+        job = next((j for j in self.snapshot.jobs if str(j.id) == key), None)
+        if job is not None and job.state not in (JobState.FAILED, JobState.CANCELLED):
+            self.notify_text(
+                f"Job {key} is {job.state.value}: only failed or cancelled jobs "
+                "can be retried",
+                "warning",
+            )
+            return
         self.confirm_retry_job(int(key))
 
     def confirm_cancel_job(self, job_id: int, after: Callable | None = None) -> None:
@@ -645,6 +658,7 @@ class JobqApp(App[int]):
                 "A queued job will never start; a running job's handler is asked "
                 "to stop at its next check.",
                 "Cancel job",
+                dismiss_label="Keep job",
             ),
             decided,
         )

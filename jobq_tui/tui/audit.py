@@ -34,8 +34,12 @@ class AuditScreen(Screen[None]):
 
     BINDINGS = [
         Binding("escape,q,a", "close", "Back", id="audit.back"),
-        Binding("bracketright", "older", "Older", key_display="]", id="audit.older"),
-        Binding("bracketleft", "newer", "Newer", key_display="[", id="audit.newer"),
+        Binding(
+            "right_square_bracket", "older", "Older", key_display="]", id="audit.older"
+        ),
+        Binding(
+            "left_square_bracket", "newer", "Newer", key_display="[", id="audit.newer"
+        ),
         Binding("ctrl+r", "reload", "Reload", id="audit.reload"),
     ]
 

@@ -7,7 +7,7 @@ import time
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
@@ -26,9 +26,16 @@ class ConfirmScreen(ModalScreen[bool]):
     ]
 
     def __init__(
-        self, title: str, message: str, confirm_label: str, *, danger: bool = True
+        self,
+        title: str,
+        message: str,
+        confirm_label: str,
+        *,
+        danger: bool = True,
+        dismiss_label: str = "Cancel",
     ):
         super().__init__()
+        self.dismiss_label = dismiss_label
         self.title_text = title
         self.message = message
         self.confirm_label = confirm_label
@@ -39,7 +46,7 @@ class ConfirmScreen(ModalScreen[bool]):
             yield Label(Text(self.title_text), id="dialog-title")
             yield Static(Text(self.message), id="dialog-message")
             with Horizontal(id="dialog-buttons"):
-                yield Button("Cancel", id="cancel", variant="default")
+                yield Button(self.dismiss_label, id="cancel", variant="default")
                 yield Button(
                     self.confirm_label,
                     id="confirm",
@@ -122,7 +129,8 @@ class StatusScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="status"):
             yield Label("Worker status", id="dialog-title")
-            yield Static(status_report(self.status, self.now), id="status-report")
+            with VerticalScroll(id="status-body"):
+                yield Static(status_report(self.status, self.now), id="status-report")
             with Horizontal(id="dialog-buttons"):
                 yield Button("Close", id="close", variant="primary")
 

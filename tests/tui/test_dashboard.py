@@ -340,3 +340,36 @@ async def test_audit_screen_lists_entries(make_app, seeded):
         assert table.row_count == 1
         assert "denied" in str(table.get_cell_at((0, 5)))
         assert str(table.get_cell_at((0, 3))) == "stop"
+
+
+async def test_bracket_keys_page_through_jobs(make_app, seeded, fixed_store):
+    fixed_store.enqueue_many("procedure", [{"n": n} for n in range(120)])
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(app._row_keys) == 100)
+        newest = app._row_keys[0]
+
+        await pilot.press("right_square_bracket")
+        await wait_for(pilot, lambda: len(app.page_cursors) == 2)
+        await wait_for(pilot, lambda: len(app._row_keys) == 27)
+        assert newest not in app._row_keys
+
+        await pilot.press("left_square_bracket")
+        await wait_for(pilot, lambda: app._row_keys[:1] == [newest])
+        assert len(app.page_cursors) == 1
+
+
+async def test_help_scrolls_to_last_line(make_app, seeded):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        body = app.screen.query_one("#help-body")
+        await pilot.press("end")
+        await pilot.pause(0.2)
+        body.scroll_end(animate=False)
+        await pilot.pause(0.2)
+
+        assert body.max_scroll_y > 0
+        assert body.scroll_y == body.max_scroll_y
+        assert body.virtual_size.height >= len(app._bindings_list())

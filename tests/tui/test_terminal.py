@@ -72,14 +72,15 @@ def test_dashboard_draws_and_exits_on_hangup(tmp_path):
         assert "Worker Controls" in screen
         assert "procedure" in screen
 
-        tmux(socket, "kill-session", "-t", "t")
         hung_up = time.monotonic()
+        tmux(socket, "kill-session", "-t", "t")
         wait_until(
             lambda: not process_exists(pid),
-            5,
+            10,
             f"the dashboard exiting; its log:\n{(tmp_path / 'jobq.log').read_text()}",
         )
-        assert time.monotonic() - hung_up < 2.5
+        exit_seconds = time.monotonic() - hung_up
+        assert exit_seconds < 2.0, f"exit took {exit_seconds:.2f} s"
 
         job = store.get(job_id)
         events = [event.kind for event in store.events(job_id)]
