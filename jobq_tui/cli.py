@@ -269,11 +269,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status.add_argument("--json", action="store_true", help="print JSON")
 
-    workers = commands.add_parser("workers", parents=[common], help="list worker runs")
+    workers = commands.add_parser(
+        "workers", parents=[common], help="list worker processes and their state"
+    )
     workers.add_argument(
         "--limit", type=positive_int, default=20, help="rows (default 20)"
     )
     workers.add_argument("--json", action="store_true", help="print JSON")
+
+    control = commands.add_parser(
+        "control",
+        parents=[common],
+        help="ask a worker process (see jobq workers) to start, stop, restart or exit",
+    )
+    control.add_argument("worker_id", help="worker id from `jobq workers`")
+    control.add_argument(
+        "action",
+        choices=["start", "stop", "restart", "exit"],
+        help="stop pauses the worker (it drains first); exit ends the process",
+    )
+    control.add_argument(
+        "--timeout",
+        type=positive_float,
+        default=60.0,
+        help="seconds to wait for the worker's answer (default 60)",
+    )
 
     audit = commands.add_parser("audit", parents=[common], help="list audit entries")
     audit.add_argument(

@@ -20,6 +20,7 @@ from .db import Database, open_database
 from .errors import JobqError, UnknownHandlerError
 from .payloads import decode_json_argument, printable
 from .registry import default_registry
+from .remote import RemoteControl
 from .service import JobService, ServiceConfig
 from .store import JobStore
 
@@ -124,14 +125,19 @@ def run_worker(args: argparse.Namespace, database: Database) -> int:
     previous = {
         sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
     }
+    remote = RemoteControl(service)
     try:
         service.start()
+        remote.start()
         print(
             f"jobq worker {service.name} running on {database.url} "
             f"({service.config.concurrency} threads); ctrl+c to stop",
             file=sys.stderr,
         )
         while not stop_requested.wait(BURST_CHECK_SECONDS):
+            if remote.exit_requested.is_set():
+                logger.info("exit requested through a control request")
+                break
             if args.burst and _burst_done(service):
                 logger.info("no job is due: --burst worker exits")
                 break
@@ -139,6 +145,7 @@ def run_worker(args: argparse.Namespace, database: Database) -> int:
         print(report.message, file=sys.stderr)
         return 0
     finally:
+        remote.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
@@ -161,7 +168,14 @@ def run_dashboard(args: argparse.Namespace, database: Database) -> int:
     controller = make_controller(args, store, service, read_only=args.read_only)
     refresh = args.refresh or args.settings.refresh_interval or 1.0
     app = JobqApp(controller, refresh_interval=refresh)
-    app.run()
+    remote = RemoteControl(service) if service is not None else None
+    if remote is not None:
+        remote.start()
+    try:
+        app.run()
+    finally:
+        if remote is not None:
+            remote.close()
     if service is not None and service.state != "stopped":
         if app.hangup:
             # The terminal is gone: release running jobs at once so another
@@ -306,15 +320,27 @@ def cmd_status(args: argparse.Namespace, store: JobStore) -> int:
 
 def cmd_workers(args: argparse.Namespace, store: JobStore) -> int:
     now = time.time()
-    runs = store.worker_runs(limit=args.limit)
+    workers = store.workers(limit=args.limit)
     if args.json:
-        _print_json([_run_dict(run, now) for run in runs])
+        _print_json([_worker_dict(worker, now) for worker in workers])
         return 0
-    for run in runs:
-        _print_run(run, now)
-    if not runs:
-        print("(no worker runs)")
+    for worker in workers:
+        print(
+            f"  {worker.worker_id}  {worker.liveness(now):<8} {worker.name}  "
+            f"pid {worker.pid}  {worker.concurrency} threads  "
+            f"{worker.running_jobs} running  run {worker.run_id or '-'}  "
+            f"heartbeat {now - worker.heartbeat_at:.0f}s ago"
+        )
+    if not workers:
+        print("(no worker processes)")
     return 0
+
+
+def cmd_control(args: argparse.Namespace, store: JobStore) -> int:
+    outcome = make_controller(args, store).request_worker_action(
+        args.worker_id, args.action, timeout=args.timeout
+    )
+    return _print_outcome(outcome)
 
 
 def cmd_audit(args: argparse.Namespace, store: JobStore) -> int:
@@ -341,6 +367,7 @@ COMMANDS = {
     "prune": cmd_prune,
     "status": cmd_status,
     "workers": cmd_workers,
+    "control": cmd_control,
     "audit": cmd_audit,
 }
 
@@ -362,6 +389,12 @@ def _print_run(run: Any, now: float) -> None:
 def _run_dict(run: Any, now: float) -> dict[str, Any]:
     data = dataclasses.asdict(run)
     data["liveness"] = run.liveness(now)
+    return data
+
+
+def _worker_dict(worker: Any, now: float) -> dict[str, Any]:
+    data = dataclasses.asdict(worker)
+    data["liveness"] = worker.liveness(now)
     return data
 
 

@@ -10,6 +10,7 @@ import getpass
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,8 @@ from .store import JobStore
 logger = logging.getLogger(__name__)
 
 READ_ACTIONS = frozenset({"status"})
+
+REMOTE_ACTIONS = ("start", "stop", "restart", "exit")
 
 DEFAULT_TEST_JOB = {"steps": 5, "step_seconds": 1.0}
 
@@ -206,6 +209,52 @@ class Controller:
             )
 
         return self._run("prune", "finished jobs", act)
+
+    def request_worker_action(
+        self,
+        worker_id: str,
+        action: str,
+        *,
+        timeout: float = 60.0,
+        poll: float = 0.2,
+    ) -> Outcome:
+        """Ask a worker process, maybe on another host, to start, stop, restart or exit.
+
+        Waits up to `timeout` seconds for its answer. A request nobody took
+        by then is withdrawn, so a worker that comes back later never acts
+        on a stale one.
+        """
+
+        def act() -> Outcome:
+            if action not in REMOTE_ACTIONS:
+                raise JobqError(
+                    f"unknown worker action {action!r}: use one of "
+                    f"{', '.join(REMOTE_ACTIONS)}"
+                )
+            request_id = self.store.add_control_request(
+                worker_id, action, self.identity.user
+            )
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                request = self.store.control_request(request_id)
+                if request.state == "done":
+                    return Outcome.success(f"Worker {worker_id}: {request.message}")
+                if request.state == "failed":
+                    return Outcome.error(f"Worker {worker_id}: {request.message}")
+                time.sleep(poll)
+            if self.store.expire_control_request(
+                request_id, f"no answer within {timeout:g} s"
+            ):
+                return Outcome.error(
+                    f"Worker {worker_id} did not answer within {timeout:g} s; the "
+                    f"{action} request was withdrawn. Is the worker process alive?"
+                )
+            return Outcome.warning(
+                f"Worker {worker_id} took the {action} request but has not finished "
+                f"within {timeout:g} s; check the Workers view"
+            )
+
+        return self._run(f"worker_{action}", f"worker {worker_id}", act)
 
     # -- plumbing -----------------------------------------------------------------
 

@@ -57,7 +57,6 @@ class Job(BaseModel):
     id = pw.AutoField()
     queue = pw.CharField(max_length=100, default="default")
     handler = pw.CharField(max_length=200)
-    payload = pw.TextField(default="null")
     payload_preview = pw.CharField(max_length=200, default="")
     state = pw.CharField(max_length=16, default=JobState.QUEUED.value)
     priority = pw.IntegerField(default=0)
@@ -69,14 +68,20 @@ class Job(BaseModel):
     run_id = pw.CharField(max_length=64, null=True)
     unique_key = pw.CharField(max_length=255, null=True)
     cancel_requested = pw.BooleanField(default=False)
-    result = pw.TextField(null=True)
-    error = pw.TextField(null=True)
-    traceback = pw.TextField(null=True)
     progress = pw.IntegerField(default=0)
     progress_message = pw.CharField(max_length=200, default="")
     created_at = pw.DoubleField()
     started_at = pw.DoubleField(null=True)
     finished_at = pw.DoubleField(null=True)
+    # Large values come last. SQLite stores a record's columns in table order
+    # and spills a long value into a chain of overflow pages, so a column after
+    # a 5 MB payload costs a walk of that chain. With these last, a list query
+    # reads its summary columns without touching the payload. Files created
+    # before this order keep the old one, and their list reads are slower.
+    error = pw.TextField(null=True)
+    traceback = pw.TextField(null=True)
+    result = pw.TextField(null=True)
+    payload = pw.TextField(default="null")
 
     class Meta:
         table_name = "jobq_job"

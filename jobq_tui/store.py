@@ -197,6 +197,49 @@ class AuditRecord:
     message: str
 
 
+@dataclass(frozen=True)
+class WorkerRecord:
+    """One worker process as stored, with its liveness judged at read time."""
+
+    worker_id: str
+    name: str
+    host: str
+    pid: int
+    concurrency: int
+    queues: list[str]
+    handlers: list[str]
+    state: str
+    run_id: str | None
+    heartbeat_interval: float
+    started_at: float
+    heartbeat_at: float
+    exited_at: float | None
+    running_jobs: int
+
+    def liveness(self, now: float) -> str:
+        """Return running, stopping, paused, exited or lost (3 heartbeats missed)."""
+        if self.exited_at is not None:
+            return "exited"
+        if now - self.heartbeat_at > 3 * self.heartbeat_interval:
+            return "lost"
+        return self.state if self.state in ("running", "stopping") else "paused"
+
+
+@dataclass(frozen=True)
+class ControlRequestRecord:
+    """A control request and how far it got: pending, acknowledged, done..."""
+
+    id: int
+    worker_id: str
+    action: str
+    requested_by: str
+    requested_at: float
+    state: str
+    acknowledged_at: float | None
+    finished_at: float | None
+    message: str
+
+
 class JobStore:
     """Queries over one database. Safe to share between threads."""
 
@@ -598,9 +641,7 @@ class JobStore:
                 "requested",
                 job_id,
             )
-        return ReclaimReport(
-            [r[0] for r in requeued], [r[0] for r in lost], cancelled
-        )
+        return ReclaimReport([r[0] for r in requeued], [r[0] for r in lost], cancelled)
 
     # -- cancellation and retry ---------------------------------------------
 
@@ -954,6 +995,151 @@ class JobStore:
             {"before": before_id or 2**62, "limit": limit},
         ).fetchall()
         return [AuditRecord(*row) for row in rows]
+
+    # -- worker processes and control requests ---------------------------------
+
+    def upsert_worker(
+        self,
+        worker_id: str,
+        *,
+        name: str,
+        host: str,
+        pid: int,
+        concurrency: int,
+        queues: list[str],
+        handlers: list[str],
+        state: str,
+        run_id: str | None,
+        heartbeat_interval: float,
+    ) -> None:
+        """Insert or refresh a worker process row; it doubles as its heartbeat."""
+        params = {
+            "worker_id": worker_id,
+            "name": name,
+            "host": host,
+            "pid": pid,
+            "concurrency": concurrency,
+            "queues": ",".join(queues),
+            "handlers": ",".join(handlers),
+            "state": state,
+            "run_id": run_id,
+            "interval": heartbeat_interval,
+            "now": self.clock(),
+        }
+        with self.db.write():
+            self.db.execute(
+                "INSERT INTO jobq_worker (worker_id, name, host, pid, concurrency, "
+                "queues, handlers, state, run_id, heartbeat_interval, started_at, "
+                "heartbeat_at) VALUES (:worker_id, :name, :host, :pid, :concurrency, "
+                ":queues, :handlers, :state, :run_id, :interval, :now, :now) "
+                "ON CONFLICT (worker_id) DO UPDATE SET state = excluded.state, "
+                "run_id = excluded.run_id, handlers = excluded.handlers, "
+                "heartbeat_at = excluded.heartbeat_at, exited_at = NULL",
+                params,
+            )
+
+    def mark_worker_exited(self, worker_id: str) -> None:
+        """Record that a worker process exited on purpose."""
+        with self.db.write():
+            self.db.execute(
+                "UPDATE jobq_worker SET state = 'exited', run_id = NULL, "
+                "exited_at = :now WHERE worker_id = :worker_id",
+                {"worker_id": worker_id, "now": self.clock()},
+            )
+
+    def workers(self, limit: int = 50) -> list[WorkerRecord]:
+        """Return worker processes, live ones first, then by newest heartbeat."""
+        rows = self.db.execute(
+            "SELECT w.worker_id, w.name, w.host, w.pid, w.concurrency, w.queues, "
+            "w.handlers, w.state, w.run_id, w.heartbeat_interval, w.started_at, "
+            "w.heartbeat_at, w.exited_at, (SELECT COUNT(*) FROM jobq_job j "
+            "WHERE j.run_id = w.run_id AND j.state = 'running') "
+            "FROM jobq_worker w ORDER BY w.exited_at IS NOT NULL, "
+            "w.heartbeat_at DESC LIMIT :limit",
+            {"limit": limit},
+        ).fetchall()
+        workers = []
+        for row in rows:
+            values = list(row)
+            values[5] = [q for q in values[5].split(",") if q]
+            values[6] = [h for h in values[6].split(",") if h]
+            workers.append(WorkerRecord(*values))
+        return workers
+
+    def add_control_request(
+        self, worker_id: str, action: str, requested_by: str
+    ) -> int:
+        """Queue a control request for a worker process; return its id."""
+        with self.db.write():
+            known = self.db.execute(
+                "SELECT state FROM jobq_worker WHERE worker_id = :worker_id",
+                {"worker_id": worker_id},
+            ).fetchone()
+            if known is None:
+                raise JobNotFoundError(
+                    f"worker {worker_id} not found: list workers with `jobq workers`"
+                )
+            return self.db.execute(
+                "INSERT INTO jobq_control_request (worker_id, action, requested_by, "
+                "requested_at, state, message) VALUES (:worker_id, :action, :by, "
+                ":now, 'pending', '') RETURNING id",
+                {
+                    "worker_id": worker_id,
+                    "action": action,
+                    "by": requested_by,
+                    "now": self.clock(),
+                },
+            ).fetchone()[0]
+
+    def take_control_request(self, worker_id: str) -> tuple[int, str] | None:
+        """Acknowledge the oldest pending request for `worker_id`, if any."""
+        with self.db.write():
+            row = self.db.execute(
+                "UPDATE jobq_control_request SET state = 'acknowledged', "
+                "acknowledged_at = :now WHERE id = (SELECT id FROM "
+                "jobq_control_request WHERE worker_id = :worker_id AND "
+                "state = 'pending' ORDER BY id LIMIT 1) AND state = 'pending' "
+                "RETURNING id, action",
+                {"worker_id": worker_id, "now": self.clock()},
+            ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def finish_control_request(self, request_id: int, ok: bool, message: str) -> None:
+        """Record the outcome of an acknowledged control request."""
+        with self.db.write():
+            self.db.execute(
+                "UPDATE jobq_control_request SET state = :state, finished_at = :now, "
+                "message = :message WHERE id = :id AND state = 'acknowledged'",
+                {
+                    "id": request_id,
+                    "state": "done" if ok else "failed",
+                    "now": self.clock(),
+                    "message": message[:2000],
+                },
+            )
+
+    def expire_control_request(self, request_id: int, message: str) -> bool:
+        """Mark a request nobody acknowledged as expired; False if it was taken."""
+        with self.db.write():
+            cursor = self.db.execute(
+                "UPDATE jobq_control_request SET state = 'expired', "
+                "finished_at = :now, message = :message WHERE id = :id "
+                "AND state = 'pending'",
+                {"id": request_id, "now": self.clock(), "message": message},
+            )
+        return cursor.rowcount == 1
+
+    def control_request(self, request_id: int) -> ControlRequestRecord:
+        """Return one control request; raises JobNotFoundError."""
+        row = self.db.execute(
+            "SELECT id, worker_id, action, requested_by, requested_at, state, "
+            "acknowledged_at, finished_at, message FROM jobq_control_request "
+            "WHERE id = :id",
+            {"id": request_id},
+        ).fetchone()
+        if row is None:
+            raise JobNotFoundError(f"control request {request_id} not found")
+        return ControlRequestRecord(*row)
 
 
 def _bind_list(prefix: str, values: Iterable[Any], params: dict[str, Any]) -> str:

@@ -44,6 +44,7 @@ from .format import (
 )
 from .help import HelpScreen
 from .job_detail import JobDetailScreen
+from .workers import WorkersScreen
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ class JobqApp(App[int]):
         Binding("c", "cancel_job", "Cancel job", show=False, id="cancel-job"),
         Binding("R", "retry_job", "Retry job", show=False, id="retry-job"),
         Binding("slash", "filter", "Filter", id="filter"),
-        Binding("p", "toggle_pause", "Pause", id="pause"),
+        Binding("p", "toggle_pause", "Pause", show=False, id="pause"),
         Binding("ctrl+r", "refresh_now", "Refresh now", show=False, id="refresh"),
         Binding(
             "right_square_bracket",
@@ -131,6 +132,7 @@ class JobqApp(App[int]):
             )
             for number, (name, _) in enumerate(STATE_TABS, start=1)
         ],
+        Binding("v", "workers", "Workers", id="workers"),
         Binding("a", "audit", "Audit log", id="audit"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("q", "quit_app", "Quit", id="quit"),
@@ -683,6 +685,9 @@ class JobqApp(App[int]):
         )
 
     # -- help, palette, quit -------------------------------------------------------
+
+    def action_workers(self) -> None:
+        self.push_screen(WorkersScreen())
 
     def action_audit(self) -> None:
         self.push_screen(AuditScreen())
