@@ -25,10 +25,14 @@ from .db import Database, open_database
 from .errors import InvalidJobError, JobCancelled, JobqError, Retry, UnknownHandlerError
 from .handlers import register_builtins
 from .models import JobState
+from .notify import NotifyListener
 from .registry import Handler, HandlerRegistry, JobContext, default_registry
 from .store import ClaimedJob, EnqueueResult, JobStore
 
 logger = logging.getLogger(__name__)
+
+# Idle poll on PostgreSQL while LISTEN works; NOTIFY normally wakes first.
+LISTEN_POLL_SECONDS = 1.0
 
 
 class ConfigError(JobqError):
@@ -182,6 +186,7 @@ class JobService:
         # across its claim so a wake-up that lands before it waits is not lost.
         self._wake_count = 0
         self._state = "stopped"
+        self._listener: NotifyListener | None = None
         self._run: _Run | None = None
         self._abandoned: list[int] = []
         self._last_message = ""
@@ -264,6 +269,10 @@ class JobService:
                 ",".join(self.config.queues),
                 ",".join(handlers),
             )
+            if self.database.is_postgres and self._listener is None:
+                listener = NotifyListener(self.database, self.wake)
+                if listener.start():
+                    self._listener = listener
             for thread in run.threads:
                 thread.start()
             run.monitor.start()
@@ -411,6 +420,10 @@ class JobService:
             "mark run stopped", self.store.mark_run_stopped, run.run_id, reason
         )
 
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
         report = StopReport(True, not leftover, released, time.monotonic() - began)
         with self._state_lock:
             self._state = "stopped"
@@ -457,6 +470,9 @@ class JobService:
             version, due = None, None
 
         poll = self.config.poll_interval
+        if self._listener is not None and self._listener.active:
+            # NOTIFY wakes us at once; the timed wait only covers missed ones.
+            poll = max(poll, LISTEN_POLL_SECONDS)
         while not run.stop_event.is_set():
             wait = poll
             if due is not None:

@@ -21,6 +21,7 @@ import peewee as pw
 from .db import Database
 from .errors import InvalidJobError, JobNotFoundError
 from .models import JobState
+from .notify import notify_sql
 from .payloads import encode_json, preview_text
 
 logger = logging.getLogger(__name__)
@@ -351,6 +352,9 @@ class JobStore:
         )
         job_id = cursor.fetchone()[0]
         self._add_event(job_id, "enqueued", None, 0, "", at=row["created_at"])
+        if self.db.is_postgres:
+            # Delivered at commit; PostgreSQL folds repeats within one transaction.
+            self.db.execute(notify_sql())
         return job_id
 
     def _live_job_with_key(self, unique_key: str) -> int | None:

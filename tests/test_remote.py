@@ -201,3 +201,33 @@ async def test_dashboard_stops_one_of_two_workers(database, tmp_path):
         for process in workers:
             process.kill()
             process.wait(10)
+
+
+def test_enqueue_in_other_process_wakes_idle_worker(database, backend, tmp_path):
+    """With a 5 s poll, only a wake-up from the other process explains a fast start."""
+    if backend != "postgres":
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's; SQLite uses data_version")
+    service = JobService(
+        database, registry=HandlerRegistry(), poll_interval=5.0, heartbeat=0.5
+    )
+    service.start()
+    try:
+        assert service._listener is not None and service._listener.active
+        time.sleep(0.3)  # let the worker threads settle into their idle wait
+        producer = subprocess.run(
+            [sys.executable, "-m", "jobq_tui.cli", "--db", database.url]
+            + ["enqueue", "noop"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        job_id = int(producer.stdout.strip())
+        enqueued = time.time()
+        store = JobStore(database)
+        wait_until(
+            lambda: store.get(job_id).state is JobState.SUCCEEDED, 10, "the job running"
+        )
+        started = store.get(job_id).started_at
+        assert started - enqueued < 2.0
+    finally:
+        service.stop(timeout=0)
