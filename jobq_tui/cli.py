@@ -175,6 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=non_negative_float,
         help="seconds a stop waits for running jobs (default 30)",
     )
+    worker.add_argument(
+        "--retention-days",
+        type=positive_float,
+        help="prune finished jobs older than this many days, hourly (default: keep)",
+    )
     worker.add_argument("--name", help="worker name shown in status (default HOST:PID)")
     worker.add_argument(
         "--burst",
@@ -248,6 +253,11 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.add_argument(
         "--before", type=job_id, help="only jobs with ids below this (paging)"
     )
+    jobs.add_argument(
+        "--filter",
+        metavar="FILTER",
+        help="e.g. 'state:failed handler:resize queue:default error:timeout text'",
+    )
     jobs.add_argument("--json", action="store_true", help="print JSON")
 
     job = commands.add_parser(
@@ -294,6 +304,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=60.0,
         help="seconds to wait for the worker's answer (default 60)",
     )
+
+    queues = commands.add_parser(
+        "queues", parents=[common], help="per-queue counts, throughput and pause state"
+    )
+    queues.add_argument("--json", action="store_true", help="print JSON")
+    for verb, text in (("pause", "stop"), ("resume", "start again")):
+        queue_command = commands.add_parser(
+            verb, parents=[common], help=f"{text} claiming jobs from a queue"
+        )
+        queue_command.add_argument("queue", help="queue name")
 
     audit = commands.add_parser("audit", parents=[common], help="list audit entries")
     audit.add_argument(

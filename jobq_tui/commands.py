@@ -18,6 +18,7 @@ from .config import Config, load_config
 from .control import Controller
 from .db import Database, open_database
 from .errors import JobqError, UnknownHandlerError
+from .filters import parse_filter
 from .payloads import decode_json_argument, printable
 from .registry import default_registry
 from .remote import RemoteControl
@@ -65,7 +66,8 @@ def service_config(args: argparse.Namespace) -> ServiceConfig:
     """Build the worker settings: flags first, then the config file, then defaults."""
     config: Config = getattr(args, "settings", None) or Config()
     settings: dict[str, Any] = {}
-    for key in ("concurrency", "lease", "heartbeat", "drain_timeout", "name"):
+    keys = ("concurrency", "lease", "heartbeat", "drain_timeout", "name")
+    for key in (*keys, "retention_days"):
         value = getattr(args, key, None)
         if value is None:
             value = getattr(config, key, None)
@@ -230,7 +232,10 @@ def _check_handler_known(name: str, store: JobStore) -> None:
 
 
 def cmd_jobs(args: argparse.Namespace, store: JobStore) -> int:
-    jobs = store.page(state=args.state, before_id=args.before, limit=args.limit)
+    job_filter = parse_filter(args.filter) if args.filter else None
+    jobs = store.page(
+        state=args.state, before_id=args.before, limit=args.limit, job_filter=job_filter
+    )
     if args.json:
         _print_json([_job_summary_dict(job) for job in jobs])
         return 0
@@ -343,6 +348,33 @@ def cmd_control(args: argparse.Namespace, store: JobStore) -> int:
     return _print_outcome(outcome)
 
 
+def cmd_queues(args: argparse.Namespace, store: JobStore) -> int:
+    stats = store.queue_stats()
+    if args.json:
+        _print_json([dataclasses.asdict(queue) for queue in stats])
+        return 0
+    for queue in stats:
+        counts = ", ".join(f"{state} {n}" for state, n in queue.counts.items())
+        flag = "PAUSED" if queue.paused else "active"
+        recent = sum(queue.per_minute)
+        print(f"  {queue.name:<20} {flag:<7} {counts}; {recent} finished in 10 min")
+    if not stats:
+        print("(no queues)")
+    return 0
+
+
+def cmd_pause(args: argparse.Namespace, store: JobStore) -> int:
+    return _print_outcome(
+        make_controller(args, store).set_queue_paused(args.queue, True)
+    )
+
+
+def cmd_resume(args: argparse.Namespace, store: JobStore) -> int:
+    return _print_outcome(
+        make_controller(args, store).set_queue_paused(args.queue, False)
+    )
+
+
 def cmd_audit(args: argparse.Namespace, store: JobStore) -> int:
     entries = store.audit_entries(limit=args.limit)
     if args.json:
@@ -368,6 +400,9 @@ COMMANDS = {
     "status": cmd_status,
     "workers": cmd_workers,
     "control": cmd_control,
+    "queues": cmd_queues,
+    "pause": cmd_pause,
+    "resume": cmd_resume,
     "audit": cmd_audit,
 }
 

@@ -29,6 +29,7 @@ class Config:
     heartbeat: float | None = None
     concurrency: int | None = None
     queues: tuple[str, ...] | None = None
+    retention_days: float | None = None
 
 
 # Each key and the value it takes, as error messages name it.
@@ -42,6 +43,7 @@ _KEYS: dict[str, str] = {
     "heartbeat": _NUMBER,
     "concurrency": "a whole number from 1 to 256",
     "queues": "a list of queue names",
+    "retention_days": "a positive number of days",
 }
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from .db import read_meta
 from .errors import JobqError
+from .filters import JobFilter
 from .handlers import PROCEDURE
 from .service import JobService, WorkerStatus
 from .store import JobStore
@@ -209,6 +210,48 @@ class Controller:
             )
 
         return self._run("prune", "finished jobs", act)
+
+    def set_queue_paused(self, queue: str, paused: bool) -> Outcome:
+        """Pause or resume claiming from `queue`, for every worker."""
+        verb = "paused" if paused else "resumed"
+
+        def act() -> Outcome:
+            if self.store.set_queue_paused(queue, paused, self.identity.user):
+                return Outcome.success(f"Queue {queue} {verb}")
+            return Outcome.warning(f"Queue {queue} was already {verb}")
+
+        return self._run(
+            "pause_queue" if paused else "resume_queue", f"queue {queue}", act
+        )
+
+    def bulk(
+        self,
+        action: str,
+        *,
+        job_filter: JobFilter | None = None,
+        ids: list[int] | None = None,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> Outcome:
+        """Retry, cancel or delete matching or marked jobs; one audit entry in all."""
+        if job_filter is not None:
+            target = f"filter {job_filter.describe() or '(all jobs)'}"
+        else:
+            target = f"{len(ids or [])} marked jobs"
+        past = {"retry": "queued again", "cancel": "cancelled", "delete": "deleted"}
+
+        def act() -> Outcome:
+            changed = self.store.bulk_apply(
+                action,
+                job_filter=job_filter,
+                ids=ids,
+                on_batch=on_batch,
+                message=f"bulk {action} by {self.identity.user}",
+            )
+            return Outcome.success(
+                f"{changed:,} jobs {past[action]} ({target})", changed
+            )
+
+        return self._run(f"bulk_{action}", target, act)
 
     def request_worker_action(
         self,

@@ -271,6 +271,18 @@ def _prepare_schema(database: Database) -> None:
                 "ON jobq_job (unique_key) WHERE unique_key IS NOT NULL "
                 "AND state IN ('queued', 'running')"
             )
+            # Claim order. Its directions match the claim's ORDER BY priority
+            # DESC, run_at, id, so a claim reads one index entry; the older
+            # all-ascending index made SQLite sort every queued job per claim.
+            database.execute(
+                "CREATE INDEX IF NOT EXISTS jobq_job_claim ON jobq_job "
+                "(state, queue, priority DESC, run_at, id)"
+            )
+            database.execute(
+                "DROP INDEX IF EXISTS jobq_job_state_queue_priority_run_at_id"
+            )
+            if not database.is_postgres:
+                _create_state_counts(database)
             row = Meta.get_or_none(Meta.key == "schema_version")
             if row is None:
                 Meta.create(key="schema_version", value=str(SCHEMA_VERSION))
@@ -289,6 +301,46 @@ def _prepare_schema(database: Database) -> None:
             f"database {_redact(database.url)} has schema version {found}, newer "
             f"than this jobq ({SCHEMA_VERSION}): upgrade jobq to open it"
         )
+
+
+_STATE_COUNT_TRIGGERS = (
+    "CREATE TRIGGER jobq_job_count_insert AFTER INSERT ON jobq_job BEGIN "
+    "INSERT INTO jobq_job_count (state, n) VALUES (NEW.state, 1) "
+    "ON CONFLICT (state) DO UPDATE SET n = n + 1; END",
+    "CREATE TRIGGER jobq_job_count_update AFTER UPDATE OF state ON jobq_job "
+    "WHEN OLD.state <> NEW.state BEGIN "
+    "UPDATE jobq_job_count SET n = n - 1 WHERE state = OLD.state; "
+    "INSERT INTO jobq_job_count (state, n) VALUES (NEW.state, 1) "
+    "ON CONFLICT (state) DO UPDATE SET n = n + 1; END",
+    "CREATE TRIGGER jobq_job_count_delete AFTER DELETE ON jobq_job BEGIN "
+    "UPDATE jobq_job_count SET n = n - 1 WHERE state = OLD.state; END",
+)
+
+
+def _create_state_counts(database: Database) -> None:
+    """Create the per-state job counts table and its triggers (SQLite only).
+
+    Counting with GROUP BY reads one index entry per job, about 0.1 s per
+    million jobs, on every dashboard refresh; the triggers keep the counts
+    current in the same transaction as each state change instead. The table
+    is filled from jobq_job once, when it is created, inside the caller's
+    write transaction.
+    """
+    exists = database.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'jobq_job_count'"
+    ).fetchone()
+    if exists:
+        return
+    database.execute(
+        "CREATE TABLE jobq_job_count (state VARCHAR(16) NOT NULL PRIMARY KEY, "
+        "n INTEGER NOT NULL)"
+    )
+    database.execute(
+        "INSERT INTO jobq_job_count (state, n) "
+        "SELECT state, COUNT(*) FROM jobq_job GROUP BY state"
+    )
+    for statement in _STATE_COUNT_TRIGGERS:
+        database.execute(statement)
 
 
 def _current_user() -> str:

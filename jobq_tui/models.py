@@ -85,9 +85,9 @@ class Job(BaseModel):
 
     class Meta:
         table_name = "jobq_job"
+        # The claim index, (state, queue, priority DESC, run_at, id), is created
+        # with raw SQL in db._prepare_schema, since it needs a DESC column.
         indexes = (
-            # Claim order: due queued jobs by queue, priority, due time.
-            (("state", "queue", "priority", "run_at", "id"), False),
             # Pages of one state, newest first, and the reaper's lease scan.
             (("state", "id"), False),
             (("state", "lease_expires_at"), False),
@@ -193,4 +193,25 @@ class ControlRequest(BaseModel):
         indexes = ((("worker_id", "state", "id"), False),)
 
 
-ALL_MODELS = (Meta, Job, JobEvent, WorkerRun, AuditEntry, Worker, ControlRequest)
+class QueueSetting(BaseModel):
+    """A queue's durable settings: paused queues are not claimed from."""
+
+    name = pw.CharField(max_length=100, primary_key=True)
+    paused = pw.BooleanField(default=False)
+    changed_at = pw.DoubleField()
+    changed_by = pw.CharField(max_length=200)
+
+    class Meta:
+        table_name = "jobq_queue"
+
+
+ALL_MODELS = (
+    Meta,
+    Job,
+    JobEvent,
+    WorkerRun,
+    AuditEntry,
+    Worker,
+    ControlRequest,
+    QueueSetting,
+)

@@ -31,8 +31,19 @@ from .store import ClaimedJob, EnqueueResult, JobStore
 
 logger = logging.getLogger(__name__)
 
+# With retention_days set, finished jobs older than that are pruned a minute
+# after start and then hourly, in batches (JobStore.prune).
+RETENTION_FIRST_SECONDS = 60.0
+RETENTION_EVERY_SECONDS = 3600.0
+
 # Idle poll on PostgreSQL while LISTEN works; NOTIFY normally wakes first.
 LISTEN_POLL_SECONDS = 1.0
+
+# How often an idle SQLite worker reads PRAGMA data_version to notice a commit
+# from another process. One read costs tens of microseconds, so 100 reads a
+# second per idle thread stay cheap, and a job enqueued by another process
+# starts within about this long instead of within poll_interval.
+DATA_VERSION_CHECK_SECONDS = 0.01
 
 
 class ConfigError(JobqError):
@@ -52,6 +63,7 @@ class ServiceConfig:
     backoff_base: float = 2.0
     backoff_max: float = 600.0
     name: str | None = None
+    retention_days: float | None = None
 
     def validate(self) -> None:
         """Raise ConfigError naming the first setting that cannot work."""
@@ -73,6 +85,11 @@ class ServiceConfig:
             value = getattr(self, key)
             if not isinstance(value, (int, float)) or value <= 0:
                 raise ConfigError(f"{key} {value!r} is invalid: pass a positive number")
+        if self.retention_days is not None and self.retention_days <= 0:
+            raise ConfigError(
+                f"retention_days {self.retention_days!r} is invalid: pass a "
+                "positive number of days, or leave it unset to keep every job"
+            )
         if self.drain_timeout < 0:
             raise ConfigError(f"drain_timeout {self.drain_timeout} is negative")
         # Renewal must land well before expiry even if one heartbeat is late.
@@ -473,6 +490,8 @@ class JobService:
         if self._listener is not None and self._listener.active:
             # NOTIFY wakes us at once; the timed wait only covers missed ones.
             poll = max(poll, LISTEN_POLL_SECONDS)
+        elif version is not None:
+            poll = min(poll, DATA_VERSION_CHECK_SECONDS)
         while not run.stop_event.is_set():
             wait = poll
             if due is not None:
@@ -512,7 +531,7 @@ class JobService:
             run.active[job.id] = active
         if run.stop_event.is_set():
             ctx.stop_event.set()
-        logger.info(
+        logger.debug(
             "job %s (%s) started: attempt %s/%s on run %s",
             job.id,
             job.handler,
@@ -652,6 +671,7 @@ class JobService:
     def _monitor_loop(self, run: _Run) -> None:
         tick = min(0.5, self.config.heartbeat / 2)
         next_heartbeat = time.monotonic() + self.config.heartbeat
+        next_retention = time.monotonic() + RETENTION_FIRST_SECONDS
         try:
             self._quietly("reap expired leases", self.store.reclaim_expired, run.run_id)
             while not run.monitor_stop.wait(tick):
@@ -661,6 +681,14 @@ class JobService:
                     self._heartbeat(run)
                 self._deliver_cancellations(run)
                 self._enforce_timeouts(run)
+                self._quietly("checkpoint the WAL", self.store.checkpoint)
+                if self.config.retention_days and now >= next_retention:
+                    next_retention = now + RETENTION_EVERY_SECONDS
+                    self._quietly(
+                        "prune by retention",
+                        self.store.prune,
+                        self.config.retention_days * 86400,
+                    )
         finally:
             self.database.close()
 
