@@ -843,6 +843,17 @@ class JobStore:
             f"SELECT COUNT(*) FROM jobq_job WHERE {where}", params
         ).fetchone()[0]
 
+    def count_for_action(self, action: str, job_filter: JobFilter) -> int:
+        """Return how many jobs matching `job_filter` a bulk `action` would touch."""
+        if action not in BULK_ACTIONS:
+            raise InvalidJobError(f"unknown bulk action {action!r}")
+        params: dict[str, Any] = {}
+        states = _bind_list("s", BULK_ACTIONS[action], params)
+        where = f"state IN ({states})" + _filter_sql(job_filter, params)
+        return self.db.execute(
+            f"SELECT COUNT(*) FROM jobq_job WHERE {where}", params
+        ).fetchone()[0]
+
     def bulk_apply(
         self,
         action: str,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from .filters import JobFilter
 from .models import JobState
 from .service import JobService, WorkerStatus
 from .store import JobEventRecord, JobRecord, JobStore, JobSummary, WorkerRunRecord
@@ -24,6 +25,8 @@ class DashboardSnapshot:
     jobs: list[JobSummary]
     has_more: bool
     workers: list[WorkerRunRecord] = field(default_factory=list)
+    matching: int | None = None
+    paused_queues: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -42,10 +45,24 @@ def read_snapshot(
     before_id: int | None = None,
     limit: int = 100,
     search: str | None = None,
+    job_filter: JobFilter | None = None,
 ) -> DashboardSnapshot:
-    """Read counts, one page of jobs and the worker status."""
+    """Read counts, one page of jobs, the worker status and paused queues.
+
+    With a non-empty `job_filter`, also count every job it matches.
+    """
     counts = store.counts()
-    jobs = store.page(state=state, before_id=before_id, limit=limit + 1, search=search)
+    jobs = store.page(
+        state=state,
+        before_id=before_id,
+        limit=limit + 1,
+        search=search,
+        job_filter=job_filter,
+    )
+    matching = None
+    if job_filter is not None and not job_filter.empty:
+        scoped = job_filter if state is None else job_filter.with_state(state)
+        matching = store.count_matching(scoped)
     status = service.status(include_counts=False) if service is not None else None
     return DashboardSnapshot(
         read_at=time.time(),
@@ -53,6 +70,8 @@ def read_snapshot(
         counts=counts,
         jobs=jobs[:limit],
         has_more=len(jobs) > limit,
+        matching=matching,
+        paused_queues=store.paused_queues(),
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from ..models import JobState
 from ..payloads import printable
 
@@ -83,3 +85,10 @@ def escaped_block(text: str | None) -> str:
 def plural(count: int, singular: str, plural_form: str) -> str:
     """Return "1 job is" or "3 jobs are"."""
     return f"{count} {singular if count == 1 else plural_form}"
+
+
+def local_time(timestamp: float | None) -> str:
+    """Format a timestamp as local wall-clock time, e.g. "14:03:07"."""
+    if timestamp is None:
+        return "-"
+    return datetime.fromtimestamp(timestamp).strftime("%H:%M:%S")

@@ -95,3 +95,55 @@ def test_audit_screen(snap_compare, make_app, seeded):
         await wait_for(pilot, lambda: getattr(app.screen, "entries", None) is not None)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def _fail_some(store):
+    ids = store.enqueue_many(
+        "resize", [{"n": n} for n in range(3)], max_attempts=1, queue="triage"
+    )
+    for job in store.claim("triage0run000000", ["triage"], 3, lease=10**6):
+        store.fail(job.id, "triage0run000000", "TimeoutError: slow disk", None, None)
+    return ids
+
+
+def test_filter_bar(snap_compare, make_app, seeded, fixed_store):
+    _fail_some(fixed_store)
+    app = make_app(start_worker=False)
+
+    async def ready(pilot):
+        await wait_for(pilot, lambda: app.snapshot is not None)
+        await pilot.press("slash")
+        await pilot.press(*"state:failed handler:resize")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.snapshot.matching == 4)
+        await wait_for(pilot, lambda: len(app._row_keys) == 4)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_failures_view(snap_compare, make_app, seeded, fixed_store):
+    _fail_some(fixed_store)
+    app = make_app(start_worker=False)
+
+    async def ready(pilot):
+        await wait_for(pilot, lambda: app.snapshot is not None)
+        await pilot.press("F")
+        await wait_for(pilot, lambda: getattr(app.screen, "groups", None) is not None)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_bulk_confirmation(snap_compare, make_app, seeded, fixed_store):
+    _fail_some(fixed_store)
+    app = make_app(start_worker=False)
+
+    async def ready(pilot):
+        await wait_for(pilot, lambda: app.snapshot is not None)
+        await pilot.press("slash")
+        await pilot.press(*"handler:resize")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.snapshot.matching == 4)
+        await pilot.press("A", "R")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
