@@ -302,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout",
         type=positive_float,
         default=60.0,
-        help="seconds to wait for the worker's answer (default 60)",
+        help="seconds to wait for the worker's reply (default 60)",
     )
 
     queues = commands.add_parser(

@@ -33,7 +33,7 @@ DEFAULT_TEST_JOB = {"steps": 5, "step_seconds": 1.0}
 
 @dataclass(frozen=True)
 class Identity:
-    """Who is acting: the OS user (over SSH, the login), host, pid, SSH client."""
+    """The acting user: OS user (over SSH, the login), host, pid, SSH client."""
 
     user: str
     host: str

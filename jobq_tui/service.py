@@ -128,7 +128,7 @@ class WorkerStatus:
 
 @dataclass(frozen=True)
 class StopReport:
-    """What a stop did: which jobs finished in the drain, which were released."""
+    """The result of a stop: whether the drain finished, which jobs were released."""
 
     was_running: bool
     drained: bool

@@ -62,7 +62,7 @@ class EnqueueResult:
 
 @dataclass(frozen=True)
 class ClaimedJob:
-    """What a worker needs to run one claimed job."""
+    """The fields a worker needs to run one claimed job."""
 
     id: int
     handler: str
