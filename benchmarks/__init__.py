@@ -1,4 +1,4 @@
-"""Benchmarks for jobq: throughput, enqueue rate, latency, dashboard cost, memory.
+"""Benchmarks for jobq: throughput, enqueue rate, latency, PostgreSQL, dashboards, RSS.
 
 Run `python -m benchmarks --quick` for a smoke run that prints a JSON summary,
 or `python -m benchmarks` for the full run, which also writes

@@ -18,7 +18,8 @@ DEFAULT_OUTPUT = REPO_ROOT / "docs" / "benchmarks.md"
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
-        description="Benchmark jobq against Huey (SqliteHuey) and a raw sqlite3 loop. "
+        description="Benchmark jobq against Huey (SqliteHuey), a raw sqlite3 loop "
+        "and, on PostgreSQL (env JOBQ_BENCH_POSTGRES_URL), a raw psycopg loop. "
         "Prints a JSON summary to stdout; the full run also writes a Markdown report.",
     )
     parser.add_argument(

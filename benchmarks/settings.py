@@ -13,6 +13,9 @@ class Sizes:
     name: str
     # Throughput: jobs put in the queue before the workers start.
     drain_jobs: int
+    # PostgreSQL throughput: jobs queued per row. Every commit waits for the
+    # server's WAL flush when synchronous_commit is on, so rows take longer.
+    pg_drain_jobs: int
     # Throughput rounds; every row runs once per round and reports the median.
     rounds: int
     # Enqueue rate: single calls, and the size of one enqueue_many batch.
@@ -54,6 +57,7 @@ class Sizes:
 QUICK = Sizes(
     name="quick",
     drain_jobs=600,
+    pg_drain_jobs=300,
     rounds=1,
     single_enqueues=200,
     bulk_enqueues=2_000,
@@ -75,6 +79,7 @@ QUICK = Sizes(
 FULL = Sizes(
     name="full",
     drain_jobs=5_000,
+    pg_drain_jobs=2_000,
     rounds=3,
     single_enqueues=3_000,
     bulk_enqueues=20_000,

@@ -7,7 +7,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import dashboard, enqueue, latency, memory, profiling, seed, throughput
+from . import (
+    dashboard,
+    enqueue,
+    latency,
+    memory,
+    postgres,
+    profiling,
+    seed,
+    throughput,
+)
 from .common import log, machine_info
 from .settings import Sizes
 from .targets import evaluate
@@ -27,6 +36,7 @@ def run_suite(sizes: Sizes, command: str) -> dict[str, Any]:
         results["throughput"] = throughput.run(work, sizes)
         results["enqueue"] = enqueue.run(work, sizes)
         results["latency"] = latency.run(work, sizes)
+        results["postgres"] = postgres.run(work, sizes)
         results["profile"] = profiling.run(work, sizes)
         big = work / "dashboard.db"
         log(f"seeding {sizes.seed_total:,} jobs")

@@ -15,9 +15,15 @@ class Check:
     target: str
     measured: str
     met: bool
+    skipped: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {"target": self.target, "measured": self.measured, "met": self.met}
+        return {
+            "target": self.target,
+            "measured": self.measured,
+            "met": self.met,
+            "skipped": self.skipped,
+        }
 
 
 def describe_drop(drop: float) -> str:
@@ -69,6 +75,47 @@ def _ratio_checks(results: dict[str, Any]) -> list[Check]:
                     ratio >= 2.0,
                 )
             )
+    return checks
+
+
+def _postgres_checks(results: dict[str, Any]) -> list[Check]:
+    """Apply the throughput-ratio and latency targets to the PostgreSQL rows.
+
+    A row that did not run yields a skipped check that names the reason.
+    """
+    postgres = results.get("postgres", {"skipped": "not run"})
+    throughput = postgres.get("throughput", postgres)
+    latency_rows = postgres.get("latency", {}).get("rows", {})
+    checks = []
+    for consumers in (1, 4, 8):
+        target = (
+            "PostgreSQL throughput >= 50% of the raw psycopg loop (JobService, "
+            f"{consumers} thread(s) vs {consumers} raw thread(s))"
+        )
+        if "skipped" in throughput:
+            reason = f"skipped: {throughput['skipped']}"
+            checks.append(Check(target, reason, False, skipped=True))
+            continue
+        jobq = throughput["rows"][f"jobq_c{consumers}"]["per_second"]
+        raw = throughput["rows"][f"raw_t{consumers}"]["per_second"]
+        ratio = jobq / raw
+        checks.append(
+            Check(
+                target,
+                f"{ratio:.0%} ({jobq:,.0f} vs {raw:,.0f} jobs/s)",
+                ratio >= 0.5,
+            )
+        )
+    for key, label, limit in (
+        ("jobq_in_process", "in-process", 5),
+        ("jobq_cross_process", "across processes (LISTEN/NOTIFY)", 50),
+    ):
+        target = f"PostgreSQL enqueue->start p99 < {limit} ms {label}"
+        row = latency_rows.get(key, postgres)
+        if "skipped" in row:
+            checks.append(Check(target, f"skipped: {row['skipped']}", False, True))
+            continue
+        checks.append(Check(target, f"{row['p99_ms']:.1f} ms", row["p99_ms"] < limit))
     return checks
 
 
@@ -126,4 +173,5 @@ def evaluate(results: dict[str, Any]) -> list[Check]:
     checks.append(
         Check(f"dashboard RSS < 150 MB ({rows:,} rows)", f"{dash:.1f} MB", dash < 150)
     )
+    checks += _postgres_checks(results)
     return checks
