@@ -1,7 +1,7 @@
 """Dashboard triage on a big database: filter, then bulk-retry 10,000 jobs.
 
 Seeds the dashboard database (2.2M rows at full size), opens the dashboard
-headless at 120x35 with a 1 s refresh, applies a filter, marks 10,000 failed
+headless at 120x35 with a 0.25 s refresh, applies a filter, marks 10,000 failed
 jobs and retries them through the confirmation dialog. It records how long
 the filter took to show its count, how long the bulk retry ran, and the gaps
 between applied refreshes and between event-loop ticks meanwhile, which
@@ -33,6 +33,7 @@ from .seed import seed_dashboard_database
 from .settings import FULL, QUICK
 
 RETRY_JOBS = 10_000
+REFRESH_SECONDS = 0.25
 FILTER = "state:failed handler:build_report"
 DOC = Path(__file__).resolve().parent.parent / "docs" / "triage-benchmark.md"
 
@@ -50,10 +51,10 @@ async def measure(path: Path, retry_jobs: int) -> dict[str, float]:
     store = JobStore(open_database(str(path)))
     identity = Identity("bench", "bench-host", os.getpid())
     controller = Controller(store, None, identity=identity, operators={"bench"})
-    app = JobqApp(controller, refresh_interval=1.0, start_worker=False)
+    app = JobqApp(controller, refresh_interval=REFRESH_SECONDS, start_worker=False)
     results: dict[str, float] = {}
+    began = time.perf_counter()
     async with app.run_test(size=(120, 35)) as pilot:
-        began = time.perf_counter()
         await _until(pilot, lambda: app.snapshot is not None, 60, "first paint")
         results["first_paint_s"] = time.perf_counter() - began
 
@@ -69,28 +70,30 @@ async def measure(path: Path, retry_jobs: int) -> dict[str, float]:
         app.marked = {job.id for job in failed}
         results["marked"] = len(app.marked)
 
-        refreshes: list[float] = []
+        # Sample, every 10 ms on the event loop, the wall-clock time and when
+        # the last refresh was applied; a stalled loop shows as a tick gap.
         ticks: list[float] = []
-        last_update = app.updated_at
+        refreshes: set[float] = set()
+
+        def tick() -> None:
+            ticks.append(time.time())
+            if app.updated_at is not None:
+                refreshes.add(app.updated_at)
+
+        app.set_interval(0.01, tick)
         app.action_retry_job()
         await _until(
             pilot, lambda: isinstance(app.screen, ConfirmScreen), 30, "confirmation"
         )
         await pilot.press("tab", "enter")
-        began = time.perf_counter()
-        while app.bulk_running is not None or app.marked:
-            ticks.append(time.perf_counter())
-            if app.updated_at != last_update:
-                refreshes.append(time.perf_counter())
-                last_update = app.updated_at
-            await asyncio.sleep(0.01)
-        results["driver_wait_s"] = time.perf_counter() - began
-        gaps = [b - a for a, b in zip(refreshes, refreshes[1:], strict=False)]
-        tick_gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
-        results["refreshes_during_bulk"] = len(refreshes)
-        results["max_refresh_gap_s"] = max(gaps) if gaps else float("nan")
-        results["max_loop_tick_gap_ms"] = max(tick_gaps) * 1000 if tick_gaps else 0.0
+        await _until(pilot, lambda: not app.marked, 600, "the bulk retry")
+        await pilot.pause(0.5)
     finished, started = store.audit_entries(limit=2)
+    window = [t for t in refreshes if started.at <= t <= finished.at]
+    inside = [t for t in ticks if started.at <= t <= finished.at]
+    gaps = [b - a for a, b in zip(inside, inside[1:], strict=False)]
+    results["refreshes_during_bulk"] = len(window)
+    results["max_loop_tick_gap_ms"] = max(gaps) * 1000 if gaps else float("nan")
     results["bulk_retry_s"] = finished.at - started.at
     results["audit_message"] = finished.message
     store.db.close()
@@ -106,8 +109,8 @@ def write_doc(results: dict, sizes_name: str, rows: int, command: str) -> None:
         f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"SQLite {sqlite3.sqlite_version}; other work ran on the machine too.",
         "",
-        f"The dashboard opened a database of {rows:,} jobs (headless, 120x35, 1 s "
-        f"refresh), applied the filter `{FILTER}`, marked "
+        f"The dashboard opened a database of {rows:,} jobs (headless, 120x35, "
+        f"{REFRESH_SECONDS:g} s refresh), applied the filter `{FILTER}`, marked "
         f"{results['marked']:,} of its jobs and retried them through the "
         "confirmation dialog. The bulk retry runs in a thread worker in batches "
         "of 500, each its own transaction.",
@@ -121,9 +124,7 @@ def write_doc(results: dict, sizes_name: str, rows: int, command: str) -> None:
         f"{results['bulk_retry_s']:.2f} s |",
         f"| refreshes applied during the bulk retry | "
         f"{results['refreshes_during_bulk']} |",
-        f"| longest gap between applied refreshes | "
-        f"{results['max_refresh_gap_s']:.2f} s |",
-        f"| longest event-loop stall seen by the driver | "
+        f"| longest gap between ticks of a 10 ms timer meanwhile | "
         f"{results['max_loop_tick_gap_ms']:.0f} ms |",
         "",
         f"Audit entry: {results['audit_message']}",

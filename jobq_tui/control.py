@@ -236,7 +236,7 @@ class Controller:
         if job_filter is not None:
             target = f"filter {job_filter.describe() or '(all jobs)'}"
         else:
-            target = f"{len(ids or [])} marked jobs"
+            target = f"{len(ids or []):,} marked jobs"
         past = {"retry": "queued again", "cancel": "cancelled", "delete": "deleted"}
 
         def act() -> Outcome:
