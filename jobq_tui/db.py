@@ -88,6 +88,11 @@ class Database:
         """Run one statement and return the driver's cursor."""
         return self.peewee_db.execute_sql(self.sql(text), params or {})
 
+    def execute_many(self, text: str, rows: list[dict[str, Any]]) -> None:
+        """Run one statement once per parameter row, in a single driver call."""
+        cursor = self.peewee_db.cursor()
+        cursor.executemany(self.sql(text), rows)
+
     @contextmanager
     def write(self) -> Iterator[None]:
         """Open a write transaction that takes the SQLite writer lock at once."""

@@ -763,8 +763,15 @@ class JobStore(OperationsQueries):
                 "('succeeded', 'failed', 'cancelled')",
                 params,
             ).rowcount
-        for (job_id,) in changed:
-            self._add_event(job_id, kind, None, 0, message)
+        at = self.clock()
+        self.db.execute_many(
+            "INSERT INTO jobq_job_event (job_id, at, kind, run_id, attempt, message) "
+            "VALUES (:job_id, :at, :kind, NULL, 0, :message)",
+            [
+                {"job_id": job_id, "at": at, "kind": kind, "message": message}
+                for (job_id,) in changed
+            ],
+        )
         return len(changed)
 
     def set_queue_paused(self, queue: str, paused: bool, changed_by: str) -> bool:
