@@ -83,13 +83,7 @@ class OperationsQueries:
             f"FROM jobq_worker_run r {where} ORDER BY r.started_at DESC LIMIT :limit",
             {**params, "limit": limit},
         ).fetchall()
-        runs = []
-        for row in rows:
-            values = list(row)
-            values[5] = [q for q in values[5].split(",") if q]
-            values[6] = [h for h in values[6].split(",") if h]
-            runs.append(WorkerRunRecord(*values))
-        return runs
+        return [WorkerRunRecord(*_with_name_lists(row)) for row in rows]
 
     # -- audit log -------------------------------------------------------------
 
@@ -197,13 +191,7 @@ class OperationsQueries:
             "w.heartbeat_at DESC LIMIT :limit",
             {"limit": limit},
         ).fetchall()
-        workers = []
-        for row in rows:
-            values = list(row)
-            values[5] = [q for q in values[5].split(",") if q]
-            values[6] = [h for h in values[6].split(",") if h]
-            workers.append(WorkerRecord(*values))
-        return workers
+        return [WorkerRecord(*_with_name_lists(row)) for row in rows]
 
     def add_control_request(
         self, worker_id: str, action: str, requested_by: str
@@ -279,3 +267,11 @@ class OperationsQueries:
         if row is None:
             raise JobNotFoundError(f"control request {request_id} not found")
         return ControlRequestRecord(*row)
+
+
+def _with_name_lists(row: tuple) -> list:
+    """Split the comma-joined queues and handlers columns (5 and 6) into lists."""
+    values = list(row)
+    values[5] = [name for name in values[5].split(",") if name]
+    values[6] = [name for name in values[6].split(",") if name]
+    return values
