@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
+import jobq_tui
 from jobq_tui.control import Controller, Identity
 from jobq_tui.db import read_meta
 
@@ -150,3 +154,28 @@ def test_stop_without_service_fails_and_is_audited(store):
     assert outcome.ok is False
     assert "no worker runs in this process" in outcome.message
     assert latest_audit(store).outcome == "failed"
+
+
+def test_no_code_path_changes_audit_entries():
+    """Only INSERT and SELECT statements name the audit table anywhere in jobq."""
+    package = Path(jobq_tui.__file__).parent
+    statements = []
+    for path in package.rglob("*.py"):
+        text = path.read_text()
+        for match in re.finditer(
+            r"(UPDATE|DELETE FROM|INSERT INTO|FROM)\s+jobq_audit", text
+        ):
+            statements.append((path.name, match.group(1)))
+
+    assert ("operations.py", "INSERT INTO") in statements
+    assert [s for s in statements if s[1] in ("UPDATE", "DELETE FROM")] == []
+
+
+def test_prune_keeps_audit_entries(store):
+    controller = Controller(store, None, identity=OPERATOR, operators={"alice"})
+    controller.cancel(store.enqueue("noop").job_id)
+    before = len(store.audit_entries(limit=100))
+
+    controller.prune(0)
+
+    assert len(store.audit_entries(limit=100)) == before + 2
