@@ -387,8 +387,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if dashboard:
             configure_logging(level, args.log_file or default_log_path())
         else:
+            # Script commands print their outcome; their log stays quiet
+            # unless asked, so a denial is not reported twice.
             configure_logging(
-                level if args.worker_only else (args.log_level or "WARNING"),
+                level if args.worker_only else (args.log_level or "ERROR"),
                 args.log_file,
             )
         from .commands import run_command

@@ -342,6 +342,10 @@ def cmd_workers(args: argparse.Namespace, store: JobStore) -> int:
 
 
 def cmd_control(args: argparse.Namespace, store: JobStore) -> int:
+    if not any(w.worker_id == args.worker_id for w in store.workers(limit=500)):
+        raise JobqError(
+            f"worker {args.worker_id!r} not found: list workers with `jobq workers`"
+        )
     outcome = make_controller(args, store).request_worker_action(
         args.worker_id, args.action, timeout=args.timeout
     )

@@ -102,6 +102,7 @@ class Controller:
             operators = {creator} if creator else set()
             self.operators_source = "the database creator (no operators configured)"
         self.operators = frozenset(operators)
+        self.write_denied = store.db.write_denied_reason()
 
     # -- authorisation ---------------------------------------------------------
 
@@ -109,6 +110,8 @@ class Controller:
         """Return whether this identity may change things, and why not."""
         if self.read_only:
             return False, "the dashboard was started with --read-only"
+        if self.write_denied:
+            return False, self.write_denied
         if self.identity.user not in self.operators:
             return False, (
                 f"{self.identity.user} is not an operator; operators are set in "
@@ -247,9 +250,8 @@ class Controller:
                 on_batch=on_batch,
                 message=f"bulk {action} by {self.identity.user}",
             )
-            return Outcome.success(
-                f"{changed:,} jobs {past[action]} ({target})", changed
-            )
+            jobs = "1 job" if changed == 1 else f"{changed:,} jobs"
+            return Outcome.success(f"{jobs} {past[action]} ({target})", changed)
 
         return self._run(f"bulk_{action}", target, act)
 
@@ -274,6 +276,17 @@ class Controller:
                     f"unknown worker action {action!r}: use one of "
                     f"{', '.join(REMOTE_ACTIONS)}"
                 )
+            worker = next(
+                (w for w in self.store.workers(limit=500) if w.worker_id == worker_id),
+                None,
+            )
+            if worker is not None:
+                liveness = worker.liveness(time.time())
+                if liveness in ("exited", "lost"):
+                    raise JobqError(
+                        f"worker {worker_id} ({worker.name}) is {liveness}: no "
+                        "process is there to answer; see `jobq workers`"
+                    )
             request_id = self.store.add_control_request(
                 worker_id, action, self.identity.user
             )

@@ -88,6 +88,24 @@ class Database:
         """Run one statement and return the driver's cursor."""
         return self.peewee_db.execute_sql(self.sql(text), params or {})
 
+    def write_denied_reason(self) -> str:
+        """Return why this connection may not change jobs, or "" if it may.
+
+        On PostgreSQL a role without UPDATE on jobq_job gets a read-only
+        dashboard; on SQLite the file was already checked when it was opened.
+        """
+        if not self.is_postgres:
+            return ""
+        role, allowed = self.execute(
+            "SELECT current_user, has_table_privilege('jobq_job', 'UPDATE')"
+        ).fetchone()
+        if allowed:
+            return ""
+        return (
+            f"database role {role} may not update jobq_job; grant it write "
+            "access to control workers"
+        )
+
     def execute_many(self, text: str, rows: list[dict[str, Any]]) -> None:
         """Run one statement once per parameter row, in a single driver call."""
         cursor = self.peewee_db.cursor()
@@ -253,7 +271,11 @@ def _open_postgres(url: str) -> Database:
             f"cannot connect to PostgreSQL at {_redact(url)}: {first_line}"
         ) from None
     if schema is not None:
-        peewee_db.execute_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        exists = peewee_db.execute_sql(
+            "SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)
+        ).fetchone()
+        if not exists:
+            peewee_db.execute_sql(f'CREATE SCHEMA "{schema}"')
     return Database(peewee_db, url=url, is_postgres=True)
 
 
@@ -264,38 +286,59 @@ def _redact(url: str) -> str:
     return url
 
 
+# Indexes peewee's model definitions cannot express, by name.
+_EXTRA_INDEXES = {
+    "jobq_job_unique_active": (
+        "CREATE UNIQUE INDEX IF NOT EXISTS jobq_job_unique_active ON jobq_job "
+        "(unique_key) "
+        "WHERE unique_key IS NOT NULL AND state IN ('queued', 'running')"
+    ),
+    # Claim order. Its directions match the claim's ORDER BY priority DESC,
+    # run_at, id, so a claim reads one index entry; the older all-ascending
+    # index made SQLite sort every queued job per claim.
+    "jobq_job_claim": (
+        "CREATE INDEX IF NOT EXISTS jobq_job_claim ON jobq_job "
+        "(state, queue, priority DESC, run_at, id)"
+    ),
+}
+_OLD_CLAIM_INDEX = "jobq_job_state_queue_priority_run_at_id"
+
+
 def _prepare_schema(database: Database) -> None:
-    """Create missing tables and refuse a schema newer than this code."""
+    """Create missing tables and indexes and refuse a schema newer than this code.
+
+    Only what is missing is created, so a PostgreSQL role that may read but
+    not create can still open a database someone else set up.
+    """
     peewee_db = database.peewee_db
     peewee_db.bind(ALL_MODELS, bind_refs=False, bind_backrefs=False)
     try:
-        with database.write():
-            peewee_db.create_tables(ALL_MODELS, safe=True)
-            database.execute(
-                "CREATE UNIQUE INDEX IF NOT EXISTS jobq_job_unique_active "
-                "ON jobq_job (unique_key) WHERE unique_key IS NOT NULL "
-                "AND state IN ('queued', 'running')"
-            )
-            # Claim order. Its directions match the claim's ORDER BY priority
-            # DESC, run_at, id, so a claim reads one index entry; the older
-            # all-ascending index made SQLite sort every queued job per claim.
-            database.execute(
-                "CREATE INDEX IF NOT EXISTS jobq_job_claim ON jobq_job "
-                "(state, queue, priority DESC, run_at, id)"
-            )
-            database.execute(
-                "DROP INDEX IF EXISTS jobq_job_state_queue_priority_run_at_id"
-            )
-            if not database.is_postgres:
-                _create_state_counts(database)
-            row = Meta.get_or_none(Meta.key == "schema_version")
-            if row is None:
+        existing = set(peewee_db.get_tables())
+        missing = [m for m in ALL_MODELS if m._meta.table_name not in existing]
+        indexes = {index.name for index in peewee_db.get_indexes("jobq_job")}
+        needs_counts = not database.is_postgres and "jobq_job_count" not in existing
+        changes = missing or needs_counts or _OLD_CLAIM_INDEX in indexes
+        changes = changes or any(name not in indexes for name in _EXTRA_INDEXES)
+        if changes:
+            with database.write():
+                peewee_db.create_tables(missing, safe=True)
+                indexes = {index.name for index in peewee_db.get_indexes("jobq_job")}
+                for name, sql in _EXTRA_INDEXES.items():
+                    if name not in indexes:
+                        database.execute(sql)
+                if _OLD_CLAIM_INDEX in indexes:
+                    database.execute(f"DROP INDEX IF EXISTS {_OLD_CLAIM_INDEX}")
+                if needs_counts:
+                    _create_state_counts(database)
+        row = Meta.get_or_none(Meta.key == "schema_version")
+        if row is None:
+            with database.write():
                 Meta.create(key="schema_version", value=str(SCHEMA_VERSION))
                 Meta.create(key="created_by", value=_current_user())
                 Meta.create(key="created_at", value=repr(time.time()))
-                found = SCHEMA_VERSION
-            else:
-                found = int(row.value)
+            found = SCHEMA_VERSION
+        else:
+            found = int(row.value)
     except (pw.DatabaseError, sqlite3.DatabaseError) as exc:
         raise DatabaseConfigError(
             f"cannot prepare the jobq tables in {_redact(database.url)}: {exc}"

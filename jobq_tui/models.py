@@ -35,6 +35,19 @@ class JobState(str, Enum):
 FINISHED_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
 
 
+class JobIdField(pw.AutoField):
+    """Job id that SQLite never hands out again after the newest job is deleted.
+
+    SQLite's AUTOINCREMENT gives that guarantee; PostgreSQL sequences already do.
+    """
+
+    def ddl(self, ctx):
+        nodes = super().ddl(ctx)
+        if isinstance(self.model._meta.database, pw.SqliteDatabase):
+            return pw.NodeList((nodes, pw.SQL("AUTOINCREMENT")))
+        return nodes
+
+
 class BaseModel(pw.Model):
     class Meta:
         database = database_proxy
@@ -54,7 +67,9 @@ class Meta(BaseModel):
 class Job(BaseModel):
     """One unit of work and everything known about its runs."""
 
-    id = pw.AutoField()
+    # NOTE: SQLite files created before AUTOINCREMENT was added keep plain
+    # rowids, so there a deleted newest job's id can be reused.
+    id = JobIdField()
     queue = pw.CharField(max_length=100, default="default")
     handler = pw.CharField(max_length=200)
     payload_preview = pw.CharField(max_length=200, default="")

@@ -188,7 +188,7 @@ class OperationsQueries:
             "w.heartbeat_at, w.exited_at, (SELECT COUNT(*) FROM jobq_job j "
             "WHERE j.run_id = w.run_id AND j.state = 'running') "
             "FROM jobq_worker w ORDER BY w.exited_at IS NOT NULL, "
-            "w.heartbeat_at DESC LIMIT :limit",
+            "w.started_at DESC, w.worker_id LIMIT :limit",
             {"limit": limit},
         ).fetchall()
         return [WorkerRecord(*_with_name_lists(row)) for row in rows]

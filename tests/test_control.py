@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 
 import pytest
 
 import jobq_tui
+from jobq_tui import JobStore, open_database
 from jobq_tui.control import Controller, Identity
 from jobq_tui.db import read_meta
 
@@ -179,3 +181,36 @@ def test_prune_keeps_audit_entries(store):
     controller.prune(0)
 
     assert len(store.audit_entries(limit=100)) == before + 2
+
+
+def test_postgres_role_without_writes_is_read_only(database, backend):
+    if backend != "postgres":
+        pytest.skip("database roles are PostgreSQL's")
+    import psycopg
+
+    from tests.conftest import POSTGRES_URL
+
+    role = f"jobq_reader_{uuid.uuid4().hex[:8]}"
+    schema = database.url.split("schema=")[1]
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE ROLE "{role}" LOGIN')
+        admin.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"')
+        admin.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{schema}" TO "{role}"')
+    try:
+        reader_url = database.url.replace("postgres@", f"{role}@", 1)
+        reader = open_database(reader_url)
+        controller = Controller(
+            JobStore(reader), None, identity=OPERATOR, operators={"alice"}
+        )
+        allowed, reason = controller.permission()
+        outcome = controller.create_test_job()
+        reader.close()
+
+        assert allowed is False
+        assert role in reason
+        assert outcome.ok is False
+        assert "may not update jobq_job" in outcome.message
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+            admin.execute(f'DROP OWNED BY "{role}"')
+            admin.execute(f'DROP ROLE "{role}"')

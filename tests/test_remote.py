@@ -231,3 +231,31 @@ def test_enqueue_in_other_process_wakes_idle_worker(database, backend, tmp_path)
         assert started - enqueued < 2.0
     finally:
         service.stop(timeout=0)
+
+
+def test_request_to_exited_worker_fails_fast(store, remote_service):
+    service, remote = remote_service
+    remote.close()
+    controller = Controller(store, None, identity=OPERATOR, operators={"alice"})
+    began = time.monotonic()
+
+    outcome = controller.request_worker_action(remote.worker_id, "stop", timeout=30)
+
+    assert outcome.ok is False
+    assert "exited" in outcome.message
+    assert time.monotonic() - began < 5
+
+
+def test_cli_control_unknown_worker_exits_2(database, backend, tmp_path):
+    if backend != "sqlite":
+        pytest.skip("the CLI is the same on both backends")
+    result = subprocess.run(
+        [sys.executable, "-m", "jobq_tui.cli", "--db", database.url]
+        + ["control", "nosuchworker", "stop"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "worker 'nosuchworker' not found" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -121,3 +121,12 @@ def test_queue_stats_count_and_pause(store):
     assert stats["mail"].paused is True
     assert stats["mail"].counts["queued"] == 1
     assert len(stats["mail"].per_minute) == 10
+
+
+def test_deleted_newest_job_id_is_not_reused(store, backend):
+    first = fail_all(store, "resize", "OSError: gone", 1)[0]
+    store.bulk_apply("delete", ids=[first])
+
+    second = store.enqueue("resize").job_id
+
+    assert second > first

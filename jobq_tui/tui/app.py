@@ -35,6 +35,7 @@ from ..views import DashboardSnapshot, read_snapshot
 from .audit import AuditScreen
 from .banner import BannerView, banner_view
 from .dialogs import ConfirmScreen, StatusScreen, WorkerControlsScreen
+from .failures import FailuresScreen
 from .format import (
     STATE_GLYPHS,
     duration,
@@ -45,6 +46,7 @@ from .format import (
 )
 from .help import HelpScreen
 from .job_detail import JobDetailScreen
+from .queues import QueuesScreen
 from .triage import TriageActions
 from .workers import WorkersScreen
 
@@ -112,8 +114,8 @@ class JobqApp(TriageActions, App[int]):
         Binding("Q", "queues", "Queues", show=False, id="queues"),
         Binding("F", "failures", "Failures", show=False, id="failures"),
         Binding("P", "prune", "Prune old jobs", show=False, id="prune"),
-        Binding("T", "toggle_times", "Absolute times", show=False, id="times"),
-        Binding("p", "toggle_pause", "Pause", show=False, id="pause"),
+        Binding("T", "toggle_times", "Toggle clock times", show=False, id="times"),
+        Binding("p", "toggle_pause", "Pause refresh", show=False, id="pause"),
         Binding("ctrl+r", "refresh_now", "Refresh now", show=False, id="refresh"),
         Binding(
             "right_square_bracket",
@@ -211,7 +213,7 @@ class JobqApp(TriageActions, App[int]):
             id="state-tabs",
         )
         yield Input(
-            placeholder="handler, queue or payload text (enter applies, escape clears)",
+            placeholder="state:failed handler:X queue:Y error:Z text (enter applies)",
             id="filter",
         )
         table: DataTable = DataTable(id="jobs", cursor_type="row", zebra_stripes=True)
@@ -508,6 +510,8 @@ class JobqApp(TriageActions, App[int]):
 
     @on(DataTable.RowSelected, "#jobs")
     def _open_job(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id != "jobs":
+            return
         if event.row_key.value is not None:
             self.push_screen(JobDetailScreen(int(event.row_key.value)))
 
@@ -761,7 +765,25 @@ class JobqApp(TriageActions, App[int]):
             ("enter", "Open the job's detail (c cancels, R retries, escape returns)"),
             ("ctrl+p", "Command palette: every action by name"),
         ]
-        return [("Dashboard", main), ("Job table", table)]
+        views = [
+            ("Job detail (enter)", JobDetailScreen),
+            ("Workers view (v)", WorkersScreen),
+            ("Queues view (Q)", QueuesScreen),
+            ("Failures view (F)", FailuresScreen),
+            ("Audit log (a)", AuditScreen),
+        ]
+        sections = [("Dashboard", main), ("Job table", table)]
+        for title, screen in views:
+            rows = [
+                (
+                    binding.key_display or binding.key.replace(",", " "),
+                    binding.description,
+                )
+                for binding in screen.BINDINGS
+                if isinstance(binding, Binding)
+            ]
+            sections.append((title, rows))
+        return sections
 
     def _bindings_list(self) -> list[Binding]:
         return [binding for binding in self.BINDINGS if isinstance(binding, Binding)]

@@ -91,6 +91,7 @@ class FailuresScreen(Screen[None]):
             return
         self.groups = message.groups
         table = self.query_one("#failures", DataTable)
+        selected = table.cursor_row
         table.clear()
         now = self.jobq_app.now()
         for index, group in enumerate(message.groups):
@@ -101,6 +102,14 @@ class FailuresScreen(Screen[None]):
                 Text(relative(group.last_failed_at, now)),
                 key=str(index),
             )
+        if message.groups:
+            row = min(max(selected, 0), len(message.groups) - 1)
+            table.move_cursor(row=row, scroll=False)
+        self.set_timer(self.jobq_app.refresh_interval * 2, self.load)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_show_group()
 
     def selected_filter(self) -> JobFilter | None:
         table = self.query_one("#failures", DataTable)

@@ -37,7 +37,7 @@ def help_text(sections: list[tuple[str, list[tuple[str, str]]]]) -> Text:
     for title, rows in sections:
         text.append(f"{title}\n", style="bold underline")
         for key, description in rows:
-            text.append(f"  {key:>6}  ", style="bold")
+            text.append(f"  {key:>12}  ", style="bold")
             text.append(f"{description}\n")
         text.append("\n")
     return text

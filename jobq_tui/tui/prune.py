@@ -34,7 +34,7 @@ class PruneScreen(ModalScreen[float | None]):
                 yield Button("Prune", id="confirm", variant="error")
 
     def on_mount(self) -> None:
-        self.query_one("#cancel", Button).focus()
+        self.query_one("#prune-days", Input).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "confirm":

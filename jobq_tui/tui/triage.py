@@ -40,8 +40,9 @@ class TriageActions:
         else:
             self.mark_all = True
             self.marked.clear()
-            scope = self._scope_filter().describe() or "every job"
-            self.notify_text(f"Marked all jobs matching {scope}", "information")
+            scope = self._scope_filter().describe()
+            marked = f"Marked all jobs matching {scope}" if scope else "Marked all jobs"
+            self.notify_text(marked, "information")
         self._refresh_cells()
 
     def _refresh_cells(self) -> None:
@@ -118,9 +119,14 @@ class TriageActions:
             if confirmed:
                 self._bulk_worker(action, job_filter, ids, count)
 
+        labels = {"retry": "Retry", "cancel": "Cancel jobs", "delete": "Delete"}
         self.push_screen(
             ConfirmScreen(
-                title, message, action.capitalize(), danger=action != "retry"
+                title,
+                message,
+                labels[action],
+                danger=action != "retry",
+                dismiss_label="Keep jobs" if action == "cancel" else "Cancel",
             ),
             decided,
         )

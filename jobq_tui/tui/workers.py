@@ -66,6 +66,7 @@ class WorkersScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.worker_rows: list[WorkerRecord] | None = None
+        self.worker_rows_shown: list[str] = []
         self.pending: str | None = None
 
     @property
@@ -112,7 +113,10 @@ class WorkersScreen(Screen[None]):
 
     def _fill(self, workers: list[WorkerRecord]) -> None:
         table = self.query_one("#workers", DataTable)
-        selected = table.cursor_row
+        previous = self.worker_rows_shown
+        selected_id = None
+        if previous and 0 <= table.cursor_row < len(previous):
+            selected_id = previous[table.cursor_row]
         table.clear()
         now = self.jobq_app.now()
         for worker in workers:
@@ -128,8 +132,11 @@ class WorkersScreen(Screen[None]):
                 Text(worker.run_id or "-"),
                 key=worker.worker_id,
             )
+        self.worker_rows_shown = [worker.worker_id for worker in workers]
         if workers:
-            table.move_cursor(row=min(max(selected, 0), len(workers) - 1), scroll=False)
+            ids = self.worker_rows_shown
+            row = ids.index(selected_id) if selected_id in ids else 0
+            table.move_cursor(row=row, scroll=False)
 
     def _show_status(self) -> None:
         parts = [f"{len(self.worker_rows or [])} worker processes"]

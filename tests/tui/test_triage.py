@@ -209,3 +209,20 @@ async def test_time_toggle_shows_clock_time(make_app, seeded):
 
         assert before == "0s ago"
         assert after.count(":") == 2
+
+
+async def test_failures_enter_lists_group(make_app, seeded, fixed_store):
+    fail_jobs(fixed_store, "resize", "TimeoutError: slow disk", 2)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None)
+        await pilot.press("F")
+        await wait_for(pilot, lambda: isinstance(app.screen, FailuresScreen))
+        await wait_for(pilot, lambda: app.screen.groups is not None)
+
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FailuresScreen))
+        await wait_for(pilot, lambda: app.snapshot.matching == 2)
+
+        assert app.job_filter.handler == "resize"
+        assert app.job_filter.error == "TimeoutError"
