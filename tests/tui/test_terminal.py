@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -55,6 +56,7 @@ def test_dashboard_draws_and_exits_on_hangup(tmp_path):
         socket, "new-session", "-d", "-s", "t", "-x", "80", "-y", "24", command
     )
     assert started.returncode == 0, started.stderr
+    pid = None
     try:
         pid = int(tmux(socket, "list-panes", "-t", "t", "-F", "#{pane_pid}").stdout)
         wait_until(
@@ -88,3 +90,5 @@ def test_dashboard_draws_and_exits_on_hangup(tmp_path):
         assert events[-1] == "released"
     finally:
         tmux(socket, "kill-server")
+        if pid is not None and process_exists(pid):
+            os.kill(pid, signal.SIGKILL)
