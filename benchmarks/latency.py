@@ -146,31 +146,35 @@ def jobq_cross_process(work: Path, sizes: Sizes) -> dict[str, Any]:
             "the CLI worker registering its run",
         )
         time.sleep(0.5)
-
-        count = produce(
-            lambda at: store.enqueue(LATENCY_HANDLER, {"t": at}),
-            sizes.latency_rate,
-            sizes.latency_seconds,
-        )
-        wait_until(
-            lambda: store.counts()[JobState.SUCCEEDED] >= count,
-            30,
-            0.05,
-            "all cross-process latency jobs finished",
-        )
-        rows = database.execute(
-            "SELECT payload, result FROM jobq_job WHERE handler = :handler",
-            {"handler": LATENCY_HANDLER},
-        ).fetchall()
+        delays = produce_for_other_process(store, sizes, "cross-process")
     finally:
         stop_process(worker)
         database.close()
+    return summarize(delays)
 
-    delays = [
+
+def produce_for_other_process(store: JobStore, sizes: Sizes, what: str) -> list[float]:
+    """Enqueue at a steady rate, wait for another process to run every job, and
+    return each job's delay from enqueue to handler start, read from its result."""
+    count = produce(
+        lambda at: store.enqueue(LATENCY_HANDLER, {"t": at}),
+        sizes.latency_rate,
+        sizes.latency_seconds,
+    )
+    wait_until(
+        lambda: store.counts()[JobState.SUCCEEDED] >= count,
+        30,
+        0.05,
+        f"all {what} latency jobs finished",
+    )
+    rows = store.db.execute(
+        "SELECT payload, result FROM jobq_job WHERE handler = :handler",
+        {"handler": LATENCY_HANDLER},
+    ).fetchall()
+    return [
         json.loads(result)["started"] - json.loads(payload)["t"]
         for payload, result in rows
     ]
-    return summarize(delays)
 
 
 def huey_in_process(work: Path, sizes: Sizes) -> dict[str, Any]:

@@ -239,29 +239,13 @@ def latency_cross_process(work: Path, base_url: str, sizes: Sizes) -> dict[str, 
             connections = pgside.open_connections(
                 worker.pid, pgside.server_port(base_url)
             )
-            count = latency.produce(
-                lambda at: store.enqueue(latency.LATENCY_HANDLER, {"t": at}),
-                sizes.latency_rate,
-                sizes.latency_seconds,
+            delays = latency.produce_for_other_process(
+                store, sizes, "cross-process PostgreSQL"
             )
-            wait_until(
-                lambda: store.counts()[JobState.SUCCEEDED] >= count,
-                30,
-                0.05,
-                "all cross-process PostgreSQL latency jobs finished",
-            )
-            rows = database.execute(
-                "SELECT payload, result FROM jobq_job WHERE handler = :handler",
-                {"handler": latency.LATENCY_HANDLER},
-            ).fetchall()
         finally:
             stop_process(worker)
             database.close()
 
-    delays = [
-        json.loads(result)["started"] - json.loads(payload)["t"]
-        for payload, result in rows
-    ]
     summary = latency.summarize(delays)
     summary["worker_connections"] = connections
     return summary

@@ -71,7 +71,7 @@ async def measure(path: Path, retry_jobs: int) -> dict[str, float]:
         results["marked"] = len(app.marked)
 
         # Sample, every 10 ms on the event loop, the wall-clock time and when
-        # the last refresh was applied; a stalled loop shows as a tick gap.
+        # the last refresh was applied. A stalled loop shows as a tick gap.
         ticks: list[float] = []
         refreshes: set[float] = set()
 

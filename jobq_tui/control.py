@@ -77,7 +77,7 @@ class Controller:
 
     `operators` is the set of user names allowed to change anything; None
     means only the user who created the database. `read_only` denies every
-    change whoever the user is.
+    change for every user.
     """
 
     def __init__(
@@ -265,7 +265,7 @@ class Controller:
     ) -> Outcome:
         """Ask a worker process, maybe on another host, to start, stop, restart or exit.
 
-        Waits up to `timeout` seconds for its answer. A request nobody took
+        Waits up to `timeout` seconds for its reply. A request nobody took
         by then is withdrawn, so a worker that comes back later never acts
         on a stale one.
         """

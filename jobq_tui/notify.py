@@ -18,7 +18,7 @@ WAIT_SECONDS = 0.5
 class NotifyListener:
     """Calls `on_notify` from its own thread whenever a job is enqueued.
 
-    It holds one extra connection. If the connection fails the listener
+    It uses one extra connection. If the connection fails the listener
     logs it and ends; workers then fall back to polling.
     """
 

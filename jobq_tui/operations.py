@@ -246,7 +246,7 @@ class OperationsQueries:
             )
 
     def expire_control_request(self, request_id: int, message: str) -> bool:
-        """Mark a request nobody acknowledged as expired; False if it was taken."""
+        """Mark an unacknowledged request expired; return False if a worker took it."""
         with self.db.write():
             cursor = self.db.execute(
                 "UPDATE jobq_control_request SET state = 'expired', "

@@ -17,7 +17,7 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]{0,199}$")
 
 @dataclass
 class JobContext:
-    """What a handler knows about the attempt it runs.
+    """The attempt a handler runs: ids, payload, progress and stop signals.
 
     `cancelled` is set when an operator cancels the job; `stop_requested`
     when the worker is stopping. A handler checks them between steps.

@@ -123,8 +123,8 @@ class JobStore(OperationsQueries):
                 job_id = self._insert_job(row)
         except pw.IntegrityError:
             # PostgreSQL does not serialise writers the way BEGIN IMMEDIATE
-            # does, so two enqueues can pass the check; the unique index
-            # rejects the second, which then returns the first.
+            # does, so two enqueues can both pass the check. The unique index
+            # then rejects the second, which returns the first job.
             existing = self._live_job_with_key(unique_key) if unique_key else None
             if existing is None:
                 raise
@@ -491,7 +491,7 @@ class JobStore(OperationsQueries):
         """Cancel a job durably.
 
         Returns "cancelled" (it was queued), "requested" (it is running; its
-        handler sees the request), or "finished" (nothing to do). Raises
+        handler gets the request), or "finished" (nothing to do). Raises
         JobNotFoundError.
         """
         params = {"id": job_id, "now": self.clock(), "msg": message}
@@ -685,7 +685,7 @@ class JobStore(OperationsQueries):
         Works in batches, each its own short transaction walking ids upward,
         so claims go on between batches. Only jobs the action applies to are
         touched: retry takes failed and cancelled jobs, cancel takes queued
-        (and asks running ones to stop), delete takes finished jobs. Returns
+        (and requests that running ones stop), delete takes finished jobs. Returns
         how many jobs changed; `on_batch` gets the running total.
         """
         if action not in BULK_ACTIONS:
@@ -984,7 +984,7 @@ def _filter_sql(job_filter: JobFilter | None, params: dict[str, Any]) -> str:
         sql += " AND error LIKE :f_error ESCAPE '!'"
         params["f_error"] = _like(job_filter.error)
     if job_filter.text:
-        # NOTE: a substring match cannot use an index; it walks the rows in
+        # NOTE: a substring match cannot use an index. It walks the rows in
         # id order until the page is full, so a rare match scans far.
         sql += (
             " AND (handler LIKE :f_text ESCAPE '!' OR queue LIKE :f_text "

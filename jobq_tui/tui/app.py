@@ -1,6 +1,6 @@
 """The jobq dashboard: worker banner, state tabs, live job table, controls.
 
-Database reads run in thread workers that post messages; the next refresh
+Database reads run in thread workers that post messages. The next refresh
 is scheduled only after the previous one was applied, so a slow database
 never stacks refreshes. Control actions go through the Controller.
 """
@@ -860,9 +860,9 @@ class JobqApp(TriageActions, App[int]):
     def _leave_after_hangup(self) -> None:
         """Release running jobs, then end the process if shutdown stalls.
 
-        Textual's shutdown writes to the terminal; with the terminal gone it
-        was seen to block for good (about one hang-up in six), so the process
-        must not depend on it.
+        Textual's shutdown writes to the terminal. With the terminal gone it
+        was seen to block for good (about one hang-up in six in tmux tests),
+        so the process must not wait for it.
         """
         service = self.controller.service
         if service is not None:

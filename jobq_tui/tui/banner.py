@@ -1,4 +1,4 @@
-"""What the worker banner says: glyph, words and a style class, never colour alone."""
+"""The worker banner's text: glyph, words and a style class, never colour alone."""
 
 from __future__ import annotations
 

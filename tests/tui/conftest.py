@@ -13,6 +13,7 @@ from jobq_tui import HandlerRegistry, JobService, JobStore
 from jobq_tui.control import Controller, Identity
 from jobq_tui.db import Database
 from jobq_tui.tui.app import JobqApp
+from jobq_tui.tui.dialogs import ConfirmScreen
 
 FIXED_NOW = 1_800_000_000.0
 OPERATOR = Identity("operator", "demo-host", 4242)
@@ -34,8 +35,8 @@ def seed_jobs(store: JobStore) -> dict[str, int]:
     ids["hostile"] = store.enqueue(
         "procedure", {"note": "\x1b[2J [bold red]boom[/] \x1b]52;c;abc\x07"}
     ).job_id
-    # Claim with a run id no local service owns, with a lease that never ends
-    # within the test, then finish each job as its name says.
+    # Claim with a run id no local service owns, with a lease that outlasts
+    # the test, then move each job to the state its name gives.
     claimed = {
         job.id for job in store.claim("0ther0run0000000", ["default"], 5, lease=10**6)
     }
@@ -163,3 +164,11 @@ def backend() -> str:
     """Dashboard tests run on SQLite: they pin the clock, which PostgreSQL's
     lease arithmetic ignores because it uses the server clock."""
     return "sqlite"
+
+
+async def confirm(pilot: Pilot, app: JobqApp) -> str:
+    """Wait for a confirmation dialog, press its confirm button, return its title."""
+    await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+    title = app.screen.title_text
+    await pilot.press("tab", "enter")
+    return title

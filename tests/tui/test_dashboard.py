@@ -12,7 +12,7 @@ from jobq_tui.tui.dialogs import ConfirmScreen, StatusScreen, WorkerControlsScre
 from jobq_tui.tui.help import HelpScreen
 from jobq_tui.tui.job_detail import JobDetailScreen
 
-from .conftest import banner_text, wait_for, worker_running, worker_stopped
+from .conftest import banner_text, confirm, wait_for, worker_running, worker_stopped
 
 SIZE = (120, 35)
 
@@ -76,8 +76,7 @@ async def test_restart_keeps_thread_count(make_app, seeded):
         service.new_run_id = lambda: "restarted0000000"
 
         await pilot.press("r")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        await pilot.press("tab", "enter")
+        await confirm(pilot, app)
         await wait_for(
             pilot,
             lambda: (
@@ -118,8 +117,7 @@ async def test_create_test_job_runs_to_succeeded(make_app, database):
         await wait_for(pilot, lambda: worker_running(app))
 
         await pilot.press("t")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        await pilot.press("tab", "enter")
+        await confirm(pilot, app)
 
         def succeeded_row_shown() -> bool:
             jobs = app.snapshot.jobs if app.snapshot else []
@@ -224,8 +222,7 @@ async def test_cancel_key_cancels_queued_job(make_app, seeded):
         app.query_one("#jobs", DataTable).move_cursor(row=index)
 
         await pilot.press("c")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        await pilot.press("tab", "enter")
+        await confirm(pilot, app)
         await wait_for(
             pilot,
             lambda: (

@@ -7,11 +7,10 @@ import time
 from textual.widgets import DataTable
 
 from jobq_tui.models import JobState
-from jobq_tui.tui.dialogs import ConfirmScreen
 from jobq_tui.tui.failures import FailuresScreen
 from jobq_tui.tui.queues import QueuesScreen
 
-from .conftest import wait_for, worker_running
+from .conftest import confirm, wait_for, worker_running
 
 SIZE = (120, 35)
 
@@ -68,9 +67,7 @@ async def test_marked_jobs_bulk_retry_confirmed(make_app, seeded, fixed_store):
         assert app.marked == set(failed)
 
         await pilot.press("R")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        title = app.screen.title_text
-        await pilot.press("tab", "enter")
+        title = await confirm(pilot, app)
         await wait_for(
             pilot,
             lambda: all(fixed_store.get(i).state is JobState.QUEUED for i in failed),
@@ -96,9 +93,7 @@ async def test_mark_all_matching_bulk_cancel(make_app, seeded, fixed_store):
 
         await pilot.press("A")
         await pilot.press("c")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        title = app.screen.title_text
-        await pilot.press("tab", "enter")
+        title = await confirm(pilot, app)
         await wait_for(
             pilot,
             lambda: (
@@ -149,8 +144,7 @@ async def test_pause_queue_from_view_is_confirmed(make_app, seeded, fixed_store)
         await wait_for(pilot, lambda: screen.queue_rows is not None)
 
         await pilot.press("p")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        await pilot.press("tab", "enter")
+        await confirm(pilot, app)
         await wait_for(pilot, lambda: fixed_store.paused_queues() == ["default"])
         assert fixed_store.audit_entries(limit=1)[0].action == "pause_queue"
 
@@ -168,9 +162,7 @@ async def test_failures_view_retries_group(make_app, seeded, fixed_store):
         assert (top.handler, top.error_type, top.count) == ("resize", "TimeoutError", 4)
 
         await pilot.press("R")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        title = app.screen.title_text
-        await pilot.press("tab", "enter")
+        title = await confirm(pilot, app)
         await wait_for(
             pilot,
             lambda: all(fixed_store.get(i).state is JobState.QUEUED for i in timeouts),
